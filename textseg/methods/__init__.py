@@ -1,0 +1,27 @@
+"""Detection methods. Each one is a sub-package with head, targets, loss and decode.
+
+This module and every method's ``__init__`` stay torch-free: the decoders must run
+where only onnxruntime is installed. Use :func:`method_part` to import one part.
+"""
+
+import importlib
+
+#: method name -> sub-package holding head.py, targets.py, loss.py, decode.py
+METHODS = {
+    "east": "textseg.methods.east",
+    "pse": "textseg.methods.pse",
+}
+
+
+def method_package(name):
+    """The method's package (its option defaults), torch-free."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(METHODS)}")
+    return importlib.import_module(METHODS[name])
+
+
+def method_part(name, part):
+    """Import ``head``, ``targets``, ``loss`` or ``decode`` of a method."""
+    if part not in ("head", "targets", "loss", "decode"):
+        raise ValueError(f"unknown method part {part!r}")
+    return importlib.import_module(f"{method_package(name).__name__}.{part}")
