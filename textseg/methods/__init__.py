@@ -25,3 +25,21 @@ def method_part(name, part):
     if part not in ("head", "targets", "loss", "decode"):
         raise ValueError(f"unknown method part {part!r}")
     return importlib.import_module(f"{method_package(name).__name__}.{part}")
+
+
+def _section(cfg, section):
+    head = dict(cfg["model"]["head"])
+    out = dict(section or {})
+    out["head"] = head
+    out["stride"] = int(head.get("stride", 4))
+    return out
+
+
+def target_config(cfg):
+    """The ``cfg`` a method's ``build_targets`` receives: ``model.targets`` + head + stride."""
+    return _section(cfg, cfg["model"].get("targets"))
+
+
+def decode_config(cfg):
+    """The ``cfg`` a method's ``decode`` receives: ``infer.decode`` + head + stride."""
+    return _section(cfg, cfg.get("infer", {}).get("decode"))

@@ -1,0 +1,91 @@
+"""Self-describing checkpoints: config (plain types) + weights + training state.
+
+A checkpoint loads with ``torch.load(path, weights_only=True)``; nothing else is
+ever unpickled. Files are written to a temporary name and renamed, so a kill at
+any moment leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .fileio import atomic_open
+
+FORMAT = "textseg-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A file that is not a usable textseg checkpoint (one-line message)."""
+
+
+def save_checkpoint(path, model, cfg, step=0, optimizer=None, scheduler=None, scaler=None,
+                    extra=None, half=False):
+    """Write ``path`` atomically. ``half`` stores floating weights as fp16 (for shipping)."""
+    state = model.state_dict()
+    if half:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+    ckpt = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": cfg,
+        "model": state,
+        "step": int(step),
+        "torch_rng": torch.get_rng_state(),
+    }
+    if optimizer is not None:
+        ckpt["optimizer"] = optimizer.state_dict()
+    if scheduler is not None:
+        ckpt["scheduler"] = scheduler.state_dict()
+    if scaler is not None:
+        ckpt["scaler"] = scaler.state_dict()
+    if extra:
+        ckpt["extra"] = extra
+    with atomic_open(path, "wb") as f:
+        torch.save(ckpt, f)
+    return path
+
+
+def load_checkpoint(path, map_location="cpu"):
+    """Read and check a checkpoint; raises :class:`CheckpointError` with a clear reason."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"{path}: empty file, not a checkpoint")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # truncated zip, pickle of arbitrary objects, random bytes
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable textseg checkpoint ({reason[:160]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a textseg checkpoint (no '{FORMAT}' marker)")
+    if int(ckpt.get("version", 0)) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {ckpt['version']} is newer than this "
+                              f"textseg understands ({VERSION}); upgrade textseg")
+    for key in ("config", "model"):
+        if key not in ckpt:
+            raise CheckpointError(f"{path}: checkpoint has no '{key}' entry")
+    return ckpt
+
+
+def load_weights(model, state, path="checkpoint"):
+    """Load ``state`` into ``model`` with an error naming mismatched keys/shapes."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        if shapes:
+            k = shapes[0]
+            parts.append(f"{len(shapes)} with other shapes (e.g. {k}: "
+                         f"{tuple(state[k].shape)} vs {tuple(own[k].shape)})")
+        raise CheckpointError(f"{path}: weights do not fit this model (another method, trunk or "
+                              f"backbone?): " + "; ".join(parts))
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})

@@ -1,0 +1,258 @@
+"""Detector: preprocess -> forward (PyTorch or onnxruntime) -> numpy decode -> polygons.
+
+Importing this module does not import torch: :meth:`Detector.from_onnx` runs where only
+numpy, OpenCV, pyclipper, shapely and onnxruntime are installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from .data.images import normalize
+from .methods import decode_config, method_part
+
+#: where the shipped default model lives inside the package
+DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "weights")
+DEFAULT_MODEL_NAMES = ("default.onnx", "default.pt")
+
+#: key of the ONNX metadata entry that carries the model's config (JSON)
+ONNX_CONFIG_KEY = "textseg.config"
+
+
+class ModelError(Exception):
+    """A model file that cannot be used (one-line message naming the file)."""
+
+
+# ----------------------------------------------------------------------------- backends
+
+class TorchBackend:
+    """Runs a TextSegModel; maps come back as numpy float32."""
+
+    name = "torch"
+
+    def __init__(self, model, device="cpu"):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+
+    def __call__(self, x):
+        torch = self.torch
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(x).to(self.device))
+        return {k: v.float().cpu().numpy() for k, v in out.items()}
+
+
+class OnnxBackend:
+    """Runs an exported graph with onnxruntime."""
+
+    name = "onnxruntime"
+
+    def __init__(self, session):
+        self.session = session
+        self.input_name = session.get_inputs()[0].name
+        self.output_names = [o.name for o in session.get_outputs()]
+        self.half = "float16" in session.get_inputs()[0].type
+
+    def __call__(self, x):
+        if self.half:
+            x = x.astype(np.float16)
+        outs = self.session.run(self.output_names, {self.input_name: x})
+        return {k: np.asarray(v, dtype=np.float32) for k, v in zip(self.output_names, outs)}
+
+
+# ----------------------------------------------------------------------------- detector
+
+class Detector:
+    """Finds text in images. ``detector(image)`` -> list of (polygon float32 (N, 2), score).
+
+    ``image`` is an RGB uint8 array (H, W, 3) (grayscale (H, W) is accepted) or a path.
+    Polygons are in input-image pixels, clockwise from the top-left point.
+    """
+
+    def __init__(self, cfg, backend, name="model", decode_overrides=None, resize_overrides=None):
+        self.cfg = cfg
+        self.backend = backend
+        self.name = name
+        self.method = cfg["model"]["head"]["method"]
+        self.decoder = method_part(self.method, "decode").decode
+        self.decode_cfg = decode_config(cfg)
+        self.decode_cfg.update(decode_overrides or {})
+        self.resize = dict(cfg["infer"]["resize"])
+        self.resize.update(resize_overrides or {})
+        self.timings = {"preprocess": 0.0, "network": 0.0, "decode": 0.0, "images": 0}
+
+    # -- constructors
+    @classmethod
+    def from_model(cls, model, cfg, device="cpu", **kw):
+        return cls(cfg, TorchBackend(model, device), **kw)
+
+    @classmethod
+    def from_checkpoint(cls, path, device="cpu", **kw):
+        from .checkpoint import load_checkpoint, load_weights
+        from .config import load_config
+        from .model import build_model
+
+        ckpt = load_checkpoint(path)
+        cfg = load_config(ckpt["config"])
+        model = build_model(cfg)
+        load_weights(model, ckpt["model"], path)
+        kw.setdefault("name", os.path.basename(path))
+        return cls(cfg, TorchBackend(model, device), **kw)
+
+    @classmethod
+    def from_onnx(cls, path, providers=None, threads=None, **kw):
+        try:
+            import onnxruntime as ort
+        except ImportError:  # pragma: no cover - onnxruntime is a dependency
+            raise ModelError(f"{path}: onnxruntime is not installed (pip install onnxruntime)")
+        if not os.path.isfile(path):
+            raise ModelError(f"{path}: model file not found")
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        try:
+            sess = ort.InferenceSession(path, opts, providers=providers or ["CPUExecutionProvider"])
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"{path}: not a loadable ONNX model ({first[:160]})") from None
+        meta = sess.get_modelmeta().custom_metadata_map
+        if ONNX_CONFIG_KEY not in meta:
+            raise ModelError(f"{path}: ONNX model has no textseg metadata; export it with "
+                             f"tools/export_onnx.py")
+        cfg = json.loads(meta[ONNX_CONFIG_KEY])
+        inputs = sess.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise ModelError(f"{path}: expected one (N, 3, H, W) image input, got "
+                             f"{[(i.name, i.shape) for i in inputs]}")
+        kw.setdefault("name", os.path.basename(path))
+        return cls(cfg, OnnxBackend(sess), **kw)
+
+    @classmethod
+    def from_file(cls, path, device="cpu", **kw):
+        """A ``.onnx`` file or a checkpoint, by extension."""
+        if str(path).lower().endswith(".onnx"):
+            return cls.from_onnx(path, **kw)
+        return cls.from_checkpoint(path, device=device, **kw)
+
+    @classmethod
+    def default(cls, device="cpu", **kw):
+        """The shipped document model (words, ICDAR convention)."""
+        path = default_model_path()
+        if path is None:
+            raise ModelError("the default model is not installed in this copy of textseg "
+                             f"(looked for {', '.join(DEFAULT_MODEL_NAMES)} in {DEFAULT_MODEL_DIR}); "
+                             "pass --model PATH to use your own checkpoint or ONNX file")
+        kw.setdefault("name", "textseg-default")
+        if path.endswith(".onnx") and device == "cpu":
+            return cls.from_onnx(path, **kw)
+        return cls.from_checkpoint(path, device=device, **kw)
+
+    # -- preprocessing
+    def input_size(self, h, w):
+        """Network input size (before padding) for an image of h x w."""
+        r = self.resize
+        if r["policy"] == "fixed":
+            s = float(r["long_side"]) / max(h, w)
+        else:  # document: native resolution, long side capped
+            s = min(1.0, float(r["max_side"]) / max(h, w))
+        return max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+    def preprocess(self, image):
+        """RGB uint8 -> normalised float32 (3, H', W') at the network size, and (h', w')."""
+        import cv2
+
+        h, w = image.shape[:2]
+        nh, nw = self.input_size(h, w)
+        if (nh, nw) != (h, w):
+            interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
+            image = cv2.resize(image, (nw, nh), interpolation=interp)
+        return normalize(image), (nh, nw)
+
+    def _pad_batch(self, arrays):
+        m = int(self.resize.get("multiple", 32))
+        H = max(a.shape[1] for a in arrays)
+        W = max(a.shape[2] for a in arrays)
+        H, W = -(-H // m) * m, -(-W // m) * m
+        batch = np.zeros((len(arrays), 3, H, W), np.float32)
+        for i, a in enumerate(arrays):
+            batch[i, :, :a.shape[1], :a.shape[2]] = a
+        return batch
+
+    # -- running
+    def __call__(self, image, level="word"):
+        return self.batch([image], level=level)[0]
+
+    def batch(self, images, level="word"):
+        """Detect text in several images at once (padded to a common size)."""
+        if level not in ("word", "line"):
+            raise ValueError(f"level must be 'word' or 'line', not {level!r}")
+        t0 = time.perf_counter()
+        images = [_as_rgb(im) for im in images]
+        pre = [self.preprocess(im) for im in images]
+        x = self._pad_batch([p[0] for p in pre])
+        t1 = time.perf_counter()
+        maps = self.backend(x)
+        t2 = time.perf_counter()
+        stride = self.decode_cfg["stride"]
+        results = []
+        for i, (im, (_, (nh, nw))) in enumerate(zip(images, pre)):
+            hh, ww = -(-nh // stride), -(-nw // stride)
+            one = {k: v[i, :, :hh, :ww] for k, v in maps.items()}
+            dets = self.decoder(one, self.decode_cfg)
+            dets = rescale(dets, im.shape[0] / nh, im.shape[1] / nw, im.shape[:2])
+            if level == "line":
+                from .data.lines import group_lines
+
+                dets = group_lines(dets)
+            results.append(dets)
+        t3 = time.perf_counter()
+        tm = self.timings
+        tm["preprocess"] += t1 - t0
+        tm["network"] += t2 - t1
+        tm["decode"] += t3 - t2
+        tm["images"] += len(images)
+        return results
+
+
+def rescale(dets, sy, sx, hw):
+    """Polygons from network-input pixels to image pixels, clipped to the image."""
+    h, w = hw
+    out = []
+    scale = np.array([sx, sy], np.float32)
+    for poly, score in dets:
+        p = np.asarray(poly, np.float32) * scale
+        p[:, 0] = np.clip(p[:, 0], 0, w - 1)
+        p[:, 1] = np.clip(p[:, 1], 0, h - 1)
+        out.append((p, float(score)))
+    return out
+
+
+def _as_rgb(image):
+    if isinstance(image, (str, os.PathLike)):
+        from .data.images import load_image
+
+        return load_image(str(image))
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"expected an RGB image (H, W, 3), got shape {a.shape}")
+    if a.shape[2] == 4:
+        a = a[:, :, :3]
+    if a.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {a.dtype}")
+    return a
+
+
+def default_model_path():
+    for name in DEFAULT_MODEL_NAMES:
+        p = os.path.join(DEFAULT_MODEL_DIR, name)
+        if os.path.isfile(p):
+            return p
+    return None

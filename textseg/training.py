@@ -1,0 +1,359 @@
+"""The training loop: data, optimiser, schedule, AMP, DDP, checkpoints, resume, validation.
+
+One process on CPU or one GPU by default; under ``torchrun`` every process trains one
+replica with DistributedDataParallel and only rank 0 writes files and logs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+
+from .checkpoint import load_checkpoint, load_weights, save_checkpoint
+from .data.dataset import StreamSampler, TrainDataset, build_sources
+from .fileio import ensure_writable_dir
+from .model import build_model
+
+
+class TrainingError(Exception):
+    """A problem that stops training, with a message that says what to change."""
+
+
+# ----------------------------------------------------------------------------- setup
+
+def init_distributed():
+    """(rank, world_size, local_rank); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+    return rank, world, local
+
+
+def resolve_device(spec, local_rank=0):
+    if spec in (None, "auto"):
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainingError("--device cuda asked for, but no CUDA device is available")
+        spec = f"cuda:{local_rank}"
+        torch.cuda.set_device(spec)
+    return torch.device(spec)
+
+
+def param_groups(model, weight_decay):
+    """Weight decay on conv/linear weights only: none on norms and biases."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def build_optimizer(model, opt):
+    groups = param_groups(model, float(opt["weight_decay"]))
+    name, lr = opt["name"], float(opt["lr"])
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=float(opt["momentum"]), nesterov=False)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr, betas=tuple(opt["betas"]))
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(opt["betas"]))
+    raise TrainingError(f"train.optimizer.name: unknown optimizer {name!r} (sgd, adam, adamw)")
+
+
+def lr_factor(step, total, sched, base_lr):
+    """Multiplier of the base learning rate at ``step`` (warm-up, then poly/cosine/constant)."""
+    warm = int(sched.get("warmup_steps", 0))
+    if warm > 0 and step < warm:
+        f0 = float(sched.get("warmup_factor", 0.001))
+        return f0 + (1.0 - f0) * step / warm
+    t = min(max(step - warm, 0) / max(total - warm, 1), 1.0)
+    name = sched["name"]
+    if name == "poly":
+        f = (1.0 - t) ** float(sched.get("power", 0.9))
+    elif name == "cosine":
+        f = 0.5 * (1.0 + math.cos(math.pi * t))
+    elif name == "constant":
+        f = 1.0
+    else:
+        raise TrainingError(f"train.schedule.name: unknown schedule {name!r} (poly, cosine, constant)")
+    floor = float(sched.get("min_lr", 0.0)) / base_lr if base_lr > 0 else 0.0
+    return floor + (1.0 - floor) * f
+
+
+def build_scheduler(optimizer, cfg):
+    tr = cfg["train"]
+    total, sched, base = int(tr["steps"]), tr["schedule"], float(tr["optimizer"]["lr"])
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, total, sched, base))
+
+
+def is_oom(err):
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+# ----------------------------------------------------------------------------- trainer
+
+class Trainer:
+    """Holds everything one training run needs; :meth:`run` trains to ``train.steps``."""
+
+    def __init__(self, cfg, work_dir, data_dirs=(), val_dir=None, resume=False, device=None,
+                 progress=True, workers=None):
+        self.cfg = cfg
+        self.tr = cfg["train"]
+        self.work_dir = work_dir
+        self.rank, self.world, local = init_distributed()
+        self.main = self.rank == 0
+        self.device = resolve_device(device or self.tr.get("device", "auto"), local)
+        self.progress = progress and self.main
+        self.val_dir = val_dir or cfg["data"].get("val")
+        if self.main:
+            ensure_writable_dir(work_dir, min_free_bytes=200 * 1024 * 1024)
+
+        torch.manual_seed(int(self.tr["seed"]))
+        model = build_model(cfg).to(self.device)
+        if self.tr.get("sync_bn") and self.world > 1:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.channels_last = bool(self.tr.get("channels_last")) and self.device.type == "cuda"
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.optimizer = build_optimizer(model, self.tr["optimizer"])
+        self.scheduler = build_scheduler(self.optimizer, cfg)
+        amp = self.tr.get("amp")
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=(amp == "fp16"))
+        self.step = 0
+        self.best = -1.0
+        if resume:
+            self._resume()
+        self.ddp = model
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        sources = build_sources(cfg["data"], data_dirs)
+        self.dataset = TrainDataset(sources, cfg, seed=int(self.tr["seed"]))
+        self.workers = int(cfg["data"]["workers"] if workers is None else workers)
+        from .methods import method_part
+        self.loss_fn = method_part(cfg["model"]["head"]["method"], "loss").Loss(
+            **(cfg["model"].get("loss") or {}))
+
+    # -- checkpoints
+    def path(self, name):
+        return os.path.join(self.work_dir, name)
+
+    def _resume(self):
+        last = self.path("last.pt")
+        if not os.path.exists(last):
+            raise TrainingError(f"--resume: {last} not found (nothing to resume in {self.work_dir})")
+        ckpt = load_checkpoint(last, map_location=self.device)
+        load_weights(self.model, ckpt["model"], last)
+        for key, obj in (("optimizer", self.optimizer), ("scheduler", self.scheduler),
+                         ("scaler", self.scaler)):
+            if key in ckpt:
+                obj.load_state_dict(ckpt[key])
+        self.step = int(ckpt["step"])
+        self.best = float(ckpt.get("extra", {}).get("best_hmean", -1.0))
+        torch.set_rng_state(ckpt["torch_rng"].cpu())
+        self.log(f"resumed from {last} at step {self.step}")
+
+    def save(self, name):
+        if not self.main:
+            return
+        save_checkpoint(self.path(name), self.model, self.cfg, step=self.step,
+                        optimizer=self.optimizer, scheduler=self.scheduler, scaler=self.scaler,
+                        extra={"best_hmean": float(self.best)})
+
+    # -- logging
+    def log(self, msg):
+        if self.main:
+            (tqdm_write if self.progress else print)(msg)
+
+    def record(self, entry):
+        if self.main:
+            with open(self.path("log.jsonl"), "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    # -- one step
+    def loader(self):
+        bs = int(self.tr["batch_size"])
+        sampler = StreamSampler(self.step * bs, self.rank, self.world)
+        return DataLoader(self.dataset, batch_size=bs, sampler=sampler, num_workers=self.workers,
+                          pin_memory=self.device.type == "cuda", drop_last=True,
+                          persistent_workers=self.workers > 0,
+                          generator=torch.Generator().manual_seed(0))
+
+    def train_step(self, batch):
+        x = batch.pop("image").to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        targets = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                            enabled=self.amp_dtype is not None):
+            outputs = self.ddp(x)
+        parts = self.loss_fn({k: v.float() for k, v in outputs.items()}, targets)
+        loss = parts["loss"]
+        finite = torch.isfinite(loss.detach())
+        if self.world > 1:  # every rank must agree to skip, or DDP hangs
+            flag = finite.float().to(self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            finite = flag > 0
+        if not bool(finite):
+            self.optimizer.zero_grad(set_to_none=True)
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        clip = float(self.tr.get("clip_grad") or 0.0)
+        if clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return {k: float(v.detach()) for k, v in parts.items()}
+
+    # -- validation
+    def validate(self):
+        if not self.val_dir or not self.main:
+            return None
+        from .detector import Detector
+        from .validation import evaluate_folder
+
+        self.model.eval()
+        try:
+            det = Detector.from_model(self.model, self.cfg, device=self.device)
+            res = evaluate_folder(det, self.val_dir, level=self.cfg["data"].get("level", "word"))
+        finally:
+            self.model.train()
+        metrics = {k: res[k] for k in ("precision", "recall", "hmean")}
+        self.record({"step": self.step, "val": metrics})
+        self.log(f"step {self.step}: val precision {metrics['precision']:.4f} "
+                 f"recall {metrics['recall']:.4f} hmean {metrics['hmean']:.4f}")
+        if metrics["hmean"] > self.best:
+            self.best = metrics["hmean"]
+            self.save("best.pt")
+        return metrics
+
+    # -- the loop
+    def run(self):
+        total = int(self.tr["steps"])
+        if self.step >= total:
+            self.log(f"already at step {self.step} of {total}; nothing to do")
+            return self.model
+        stop = {"signal": None}
+
+        def on_signal(signum, _frame):
+            if stop["signal"] is not None:  # second signal: stop now
+                raise KeyboardInterrupt
+            stop["signal"] = signal.Signals(signum).name
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} \
+            if _in_main_thread() else {}
+        self.model.train()
+        bs = int(self.tr["batch_size"]) * self.world
+        bad, log_every = 0, int(self.tr["log_every"])
+        bar = _progress(total, self.step) if self.progress else None
+        t0, seen, acc = time.time(), 0, {}
+        try:
+            for batch in self.loader():
+                try:
+                    parts = self.train_step(batch)
+                except RuntimeError as e:
+                    if is_oom(e):
+                        raise TrainingError(
+                            f"out of memory at train.batch_size={self.tr['batch_size']}, "
+                            f"data.crop_size={self.cfg['data']['crop_size']}: lower "
+                            f"train.batch_size (or data.crop_size, or use train.amp=bf16)") from None
+                    raise
+                if parts is None:
+                    bad += 1
+                    self.log(f"warning: non-finite loss at step {self.step + 1}; step skipped "
+                             f"({bad} in a row)")
+                    if bad >= int(self.tr["max_bad_steps"]):
+                        self.save("last.pt")
+                        raise TrainingError(
+                            f"{bad} non-finite losses in a row at step {self.step}: lower "
+                            f"train.optimizer.lr, set train.clip_grad, or check the data")
+                    continue
+                bad = 0
+                self.step += 1
+                seen += bs
+                for k, v in parts.items():
+                    acc[k] = acc.get(k, 0.0) + v
+                if bar is not None:
+                    bar.update(1)
+                if self.step % log_every == 0 or self.step == total:
+                    n = log_every if self.step % log_every == 0 else self.step % log_every
+                    rate = seen / max(time.time() - t0, 1e-9)
+                    entry = {"step": self.step, "lr": self.optimizer.param_groups[0]["lr"],
+                             "img_s": round(rate, 3), **{k: v / n for k, v in acc.items()}}
+                    self.record(entry)
+                    if bar is not None:
+                        bar.set_postfix({k: f"{v / n:.3f}" for k, v in acc.items()} |
+                                        {"lr": f"{entry['lr']:.2e}", "img/s": f"{rate:.2f}"})
+                    t0, seen, acc = time.time(), 0, {}
+                if self.step % int(self.tr["save_every"]) == 0:
+                    self.save("last.pt")
+                if self.val_dir and self.step % int(self.tr["val_every"]) == 0:
+                    self.validate()
+                if stop["signal"] is not None:
+                    self.save("last.pt")
+                    self.log(f"{stop['signal']}: stopped at step {self.step}; checkpoint "
+                             f"{self.path('last.pt')} written, continue with --resume")
+                    break
+                if self.step >= total:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+            for s, h in old.items():
+                signal.signal(s, h)
+        if stop["signal"] is None:
+            self.save("last.pt")
+            if self.val_dir and self.step % int(self.tr["val_every"]) != 0:
+                self.validate()
+        if self.world > 1:
+            dist.barrier()
+        return self.model
+
+
+def _in_main_thread():
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _progress(total, start):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True,
+                file=sys.stderr)
+
+
+def tqdm_write(msg):
+    from tqdm import tqdm
+
+    tqdm.write(msg, file=sys.stderr)
+
+
+def train(cfg, work_dir, data_dirs=(), val_dir=None, resume=False, device=None, progress=True):
+    """Train ``cfg`` into ``work_dir``; returns the trained model."""
+    trainer = Trainer(cfg, work_dir, data_dirs, val_dir, resume, device, progress)
+    try:
+        return trainer.run()
+    finally:
+        if trainer.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()

@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Train a textseg model.
+
+    python tools/train.py --config configs/east_fpn_r50.yaml --data DIR [--val DIR]
+        [--work-dir DIR] [--resume] [--device cpu|cuda] [key.sub=value ...]
+
+Several GPUs or nodes: prefix with ``torchrun --nproc_per_node=N``.
+"""
+
+import argparse
+import os
+import sys
+
+import _common  # noqa: F401  (sets sys.path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="YAML config (configs/*.yaml)")
+    ap.add_argument("--data", nargs="+", default=[], metavar="DIR",
+                    help="ICDAR-format training folder(s), added to data.train of the config")
+    ap.add_argument("--val", metavar="DIR", help="ICDAR-format folder for periodic validation")
+    ap.add_argument("--work-dir", help="checkpoints and logs (default work_dirs/<config name>)")
+    ap.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pt")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
+    ap.add_argument("--workers", type=int, default=None, help="DataLoader workers (data.workers)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("overrides", nargs="*", metavar="key.sub=value",
+                    help="config overrides, e.g. train.steps=2000 data.crop_size=384")
+    args = ap.parse_args(argv)
+
+    errors = _common.user_errors()
+    try:
+        from textseg.config import load_config, save_config
+        from textseg.training import train
+
+        cfg = load_config(args.config, args.overrides)
+        work_dir = args.work_dir or os.path.join(
+            "work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+        if args.workers is not None:
+            cfg["data"]["workers"] = args.workers
+        if int(os.environ.get("RANK", "0")) == 0:
+            os.makedirs(work_dir, exist_ok=True)
+            save_config(cfg, os.path.join(work_dir, "config.yaml"))
+        train(cfg, work_dir, data_dirs=args.data, val_dir=args.val, resume=args.resume,
+              device=args.device, progress=not args.no_progress)
+    except errors as e:
+        _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:
+        _common.fail("interrupted", 130)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
