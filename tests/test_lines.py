@@ -1,0 +1,169 @@
+import time
+
+import numpy as np
+import pytest
+
+from textseg.data.lines import LINE_DEFAULTS, group_lines
+from textseg.geometry import order_clockwise, polygon_area
+
+H = 20.0  # word height in the hand-made pages
+
+
+def word(x, y, w, h=H):
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+
+
+def row(x, y, widths, gap=0.4 * H, h=H):
+    out = []
+    for w in widths:
+        out.append(word(x, y, w, h))
+        x += w + gap
+    return out
+
+
+def rotate(quads, deg, centre=(500.0, 500.0)):
+    a = np.radians(deg)
+    r = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    c = np.asarray(centre, np.float32)
+    return [order_clockwise((q - c) @ r.T + c) for q in quads]
+
+
+def lines_of(quads, scores=None, **kw):
+    dets = [(q, 1.0 if scores is None else s) for q, s in zip(quads, scores or [None] * len(quads))]
+    return group_lines(dets, **kw)
+
+
+def members(lines, quads):
+    """For each line, the indices of the words whose centre it contains."""
+    import cv2
+
+    out = []
+    for poly, _ in lines:
+        c = poly.astype(np.float32)
+        out.append(sorted(i for i, q in enumerate(quads)
+                          if cv2.pointPolygonTest(c, tuple(map(float, q.mean(0))), False) >= 0))
+    return sorted(out)
+
+
+def test_one_row_becomes_one_line():
+    quads = row(100, 100, [60, 30, 80, 45, 20])
+    lines = lines_of(quads, scores=[0.9, 0.8, 0.7, 0.6, 0.5])
+    assert len(lines) == 1
+    poly, score = lines[0]
+    assert poly.shape == (4, 2) and poly.dtype == np.float32
+    assert score == pytest.approx(0.7)
+    assert np.allclose(poly, [[100, 100], [100 + 235 + 4 * 8, 100], [367, 120], [100, 120]], atol=0.5)
+    assert polygon_area(poly) > 0  # clockwise in image coordinates
+
+
+def test_empty_and_lone_word_keeps_its_polygon():
+    assert group_lines([]) == []
+    hexagon = np.array([[0, 0], [30, 0], [40, 10], [30, 20], [0, 20], [-5, 10]], np.float32)
+    (poly, score), = group_lines([(hexagon, 0.3)])
+    assert np.array_equal(poly, hexagon) and score == pytest.approx(0.3)
+
+
+def paragraph(x, y, n_rows, width, rng, justified=False):
+    """Rows of words filling ``width``; justified rows stretch their spaces."""
+    quads, rows = [], []
+    for r in range(n_rows):
+        widths = list(rng.integers(15, 90, 12))
+        while sum(widths) + 0.4 * H * (len(widths) - 1) > width:
+            widths.pop()
+        gap = (width - sum(widths)) / (len(widths) - 1) if justified else 0.4 * H
+        rows.append(list(range(len(quads), len(quads) + len(widths))))
+        quads += row(x, y + r * 1.5 * H, widths, gap=gap)
+    return quads, rows
+
+
+def test_two_columns_are_not_merged():
+    rng = np.random.default_rng(1)
+    left, rows_l = paragraph(100, 100, 8, 300, rng)
+    right, rows_r = paragraph(100 + 300 + 1.5 * H, 100, 8, 300, rng)  # gutter 1.5 x height
+    quads = left + right
+    got = members(lines_of(quads), quads)
+    expected = sorted(rows_l + [[i + len(left) for i in r] for r in rows_r])
+    assert got == expected
+
+
+def test_justified_wide_spaces_stay_in_the_line():
+    rng = np.random.default_rng(2)
+    quads, rows = paragraph(100, 100, 8, 300, rng, justified=True)
+    gaps = [(quads[r[1]][0, 0] - quads[r[0]][1, 0]) / H for r in rows]
+    assert max(gaps) > LINE_DEFAULTS["free_gap"]  # wider than a plain word space
+    assert members(lines_of(quads), quads) == sorted(rows)
+
+
+def test_big_gap_splits_a_row():
+    quads = row(100, 100, [50, 40]) + row(100 + 90 + 8 + 6 * H, 100, [40, 60])
+    got = members(lines_of(quads), quads)
+    assert got == [[0, 1], [2, 3]]
+
+
+def test_table_cells_are_not_merged():
+    # 3 columns of left-aligned cells, 1.8 x height apart, over 6 rows
+    quads, cells = [], []
+    for r in range(6):
+        y = 100 + r * 1.5 * H
+        for x, ws in ((100, [40, 30]), (100 + 70 + 8 + 1.8 * H, [60]), (300, [25, 35])):
+            cells.append(list(range(len(quads), len(quads) + len(ws))))
+            quads += row(x, y, ws)
+    assert members(lines_of(quads), quads) == sorted(cells)
+
+
+def test_different_heights_are_not_merged():
+    quads = [word(100, 100, 80, 60), word(190, 130, 50, 20), word(250, 130, 40, 20)]
+    assert members(lines_of(quads), quads) == [[0], [1, 2]]
+
+
+def test_rows_one_line_apart_are_not_merged():
+    quads = row(100, 100, [50, 40, 60]) + row(100, 100 + 1.2 * H, [50, 40, 60])
+    assert members(lines_of(quads), quads) == [[0, 1, 2], [3, 4, 5]]
+
+
+@pytest.mark.parametrize("deg", [5, 30, 90, 180, -60])
+def test_rotated_page_rows_group(deg):
+    rng = np.random.default_rng(3)
+    left, rows_l = paragraph(100, 100, 6, 300, rng)
+    right, rows_r = paragraph(100 + 300 + 1.5 * H, 100, 6, 300, rng)
+    quads = rotate(left + right, deg)
+    lines = lines_of(quads)
+    expected = sorted(rows_l + [[i + len(left) for i in r] for r in rows_r])
+    assert members(lines, quads) == expected
+    a = np.radians(deg)
+    for poly, _ in lines:
+        assert polygon_area(poly) > 0
+        top = poly[1] - poly[0] if len(poly) == 4 else None
+        if top is not None and np.linalg.norm(top) > 3 * H:  # a multi-word line runs along the text
+            cos = abs(np.dot(top / np.linalg.norm(top), [np.cos(a), np.sin(a)]))
+            sin = abs(np.dot(top / np.linalg.norm(top), [-np.sin(a), np.cos(a)]))
+            assert max(cos, sin) > 0.99
+            # the rectangle holds every corner of its words
+            import cv2
+
+            for q in quads:
+                if cv2.pointPolygonTest(poly.astype(np.float32), tuple(map(float, q.mean(0))), False) >= 0:
+                    for pt in q:
+                        assert cv2.pointPolygonTest(poly.astype(np.float32), tuple(map(float, pt)), True) > -0.6
+
+
+def test_short_and_tall_single_letters_join_their_line():
+    quads = [word(100, 100, 60, 14), word(166, 104, 8, 10),  # "a": x-height only
+             word(180, 98, 4, 18), word(190, 100, 70, 14)]   # "l": tall and thin
+    assert members(lines_of(quads), quads) == [[0, 1, 2, 3]]
+
+
+def test_many_words_are_fast():
+    rng = np.random.default_rng(4)
+    quads = []
+    for col in range(3):
+        q, _ = paragraph(50 + col * 420, 50, 80, 380, rng, justified=True)
+        quads += q
+    assert len(quads) > 1400
+    dets = [(q, 0.9) for q in quads]
+    group_lines(dets)
+    t = time.perf_counter()
+    lines = group_lines(dets)
+    elapsed = time.perf_counter() - t
+    assert len(lines) == 240
+    assert elapsed < 0.25, elapsed  # a few ms on an idle core; generous for shared CI

@@ -1,0 +1,385 @@
+"""Group word boxes into text lines, for OCR engines that read whole lines.
+
+    from textseg.data.lines import group_lines
+    lines = group_lines(words)   # words, lines: list of (polygon float32 (N, 2), score)
+
+Two words join the same line when, in the frame of their reading direction,
+
+* their directions agree (within ``max_angle`` degrees);
+* they sit on the same row: their extents across the line overlap by at least
+  ``min_overlap`` of the smaller height;
+* their heights are compatible (ratio at most ``max_height_ratio``: a heading does not
+  join body text; the ratio is generous because "a" and "(Q)" differ by 2x in one line);
+* they are neighbours: each is the other's nearest word on that side;
+* the gap between them is a word space: up to ``free_gap`` x the larger height always,
+  up to ``max_gap`` x that height unless the gap lies on a *gutter*. A gutter is an empty
+  strip at least ``gutter_width`` x the median word height wide that runs through the gap
+  from ``gutter_rows`` heights above the pair to as far below, with words on both sides
+  of it in the rows above or below. Column gutters and the space between table cells
+  are such strips; the stretched spaces of justified text, and the aligned spaces of
+  monospaced text next to short lines, are not (from boxes alone a vertical rule between
+  table cells cannot be seen: this is what stands in for it).
+
+Lines are the connected groups of such pairs. A line's polygon is the rectangle along the
+line's direction that holds every corner of its words (clockwise from the top-left); its
+score is the mean of its words' scores. A lone word keeps its own polygon.
+
+The search is vectorised (sorted windows, numpy union-find, one occupancy grid with
+summed-area tables for the gutters): 1,500 words take a few ms.
+``python -m textseg.data.lines --data DIR`` measures the grouping on a data set with word
+and line ground truth (ICDAR 2015 protocol). numpy and OpenCV only (no torch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["group_lines", "LINE_DEFAULTS"]
+
+#: default grouping options (see the module docstring)
+LINE_DEFAULTS = {
+    "free_gap": 1.0,          # gaps up to this (x the larger height) always join
+    "max_gap": 4.0,           # gaps above this never join; in between unless on a gutter
+    "gutter_rows": 3.0,       # a gutter runs this many heights above and below the pair
+    "gutter_width": 0.5,      # ... and is at least this wide (x the median word height)
+    "min_overlap": 0.6,       # vertical overlap / smaller height
+    "max_height_ratio": 2.5,  # larger height / smaller height
+    "max_angle": 10.0,        # degrees between the two words' directions
+}
+
+
+def _word_geometry(polys):
+    """Per word: quad (M, 4, 2), centre, unit reading direction, length and height along it.
+
+    The page's dominant axis comes from the long edges of elongated words; each word then
+    reads along whichever of its edges is closer to that axis (so a tall "l" or "1" still
+    reads sideways), pointing the same way as the axis. Pages rotated by any angle group
+    the same; one page holds one dominant direction (words off it by more than
+    ``max_angle`` join nothing).
+    """
+    try:
+        quads = np.asarray(polys, dtype=np.float64)  # (M, 4, 2) when every polygon is a quad
+    except ValueError:  # ragged: some polygons have more points
+        quads = None
+    if quads is None or quads.shape[1:] != (4, 2):
+        quads = np.stack([_as_quad(p) for p in polys])
+    along = (quads[:, 1] - quads[:, 0]) + (quads[:, 2] - quads[:, 3])  # top + bottom edges
+    side = (quads[:, 2] - quads[:, 1]) + (quads[:, 3] - quads[:, 0])   # right + left edges
+    la, ls = np.linalg.norm(along, axis=1), np.linalg.norm(side, axis=1)
+    # the page axis: long edges of elongated words, weighted by length (long words dominate;
+    # a tall single letter such as "l" weighs little)
+    long_dir = np.where((ls > la)[:, None], side, along)
+    elongated = np.maximum(la, ls) >= 2.0 * np.minimum(la, ls)
+    ref = _dominant_direction(long_dir[elongated] if elongated.any() else along)
+    # each word reads along whichever of its edges is closer to that axis
+    use_side = np.abs(_unit(side) @ ref) > np.abs(_unit(along) @ ref)
+    d = _unit(np.where(use_side[:, None], side, along))
+    d[~d.any(axis=1)] = ref
+    d *= np.where(d @ ref < 0, -1.0, 1.0)[:, None]
+    length = 0.5 * np.where(use_side, ls, la)  # mean length of the two edges along d
+    n = np.stack([-d[:, 1], d[:, 0]], axis=1)
+    pn = np.einsum("mkc,mc->mk", quads, n)
+    height = np.maximum(pn.max(1) - pn.min(1), 1e-3)
+    return quads, quads.mean(axis=1), d, length, height, ref
+
+
+def _unit(v):
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, norm, out=np.zeros_like(v), where=norm > 1e-12)
+
+
+def _as_quad(poly):
+    p = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+    if len(p) == 4:
+        return p
+    from ..geometry import min_area_quad  # polygons with more points: their rotated box
+
+    return min_area_quad(p).astype(np.float64)
+
+
+def _components(n, a, b):
+    """Connected components of the graph with edges (a[k], b[k]) -> label per node (0..)."""
+    label = np.arange(n)
+    if len(a):
+        while True:
+            la, lb = label[a], label[b]
+            low = np.minimum(la, lb)
+            new = label.copy()
+            np.minimum.at(new, la, low)
+            np.minimum.at(new, lb, low)
+            new = new[new]  # pointer jumping
+            while True:
+                nxt = new[new]
+                if np.array_equal(nxt, new):
+                    break
+                new = nxt
+            if np.array_equal(new, label):
+                break
+            label = new
+    return np.unique(label, return_inverse=True)[1]
+
+
+def _candidate_pairs(cy, half_window):
+    """All (i, j), i != j, with |cy_j - cy_i| <= half_window[i] (sorted windows, no loops).
+
+    A pair close enough for both windows comes out twice, once from each side."""
+    order = np.argsort(cy, kind="stable")
+    s = cy[order]
+    lo = np.searchsorted(s, s - half_window[order], side="left")
+    hi = np.searchsorted(s, s + half_window[order], side="right")
+    counts = hi - lo
+    i_sorted = np.repeat(np.arange(len(s)), counts)
+    start = np.repeat(lo - np.cumsum(counts) + counts, counts)
+    j_sorted = np.arange(counts.sum()) + start
+    keep = i_sorted != j_sorted
+    return order[i_sorted[keep]], order[j_sorted[keep]]
+
+
+def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
+                free_gap=LINE_DEFAULTS["free_gap"],
+                min_overlap=LINE_DEFAULTS["min_overlap"],
+                max_height_ratio=LINE_DEFAULTS["max_height_ratio"],
+                max_angle=LINE_DEFAULTS["max_angle"],
+                gutter_rows=LINE_DEFAULTS["gutter_rows"],
+                gutter_width=LINE_DEFAULTS["gutter_width"]):
+    """Group word detections ``[(polygon, score), ...]`` into lines ``[(quad, score), ...]``.
+
+    Polygons follow the library convention (clockwise from the top-left, so the top edge
+    runs along the reading direction); polygons with more than 4 points are replaced by
+    their rotated bounding box for the geometry. Lines come back ordered by the image y
+    of their centre, then x. See the module docstring for the rules and options (their
+    defaults are :data:`LINE_DEFAULTS`).
+    """
+    if len(detections) == 0:
+        return []
+    polys = [d[0] for d in detections]
+    scores = np.array([float(d[1]) for d in detections], dtype=np.float64)
+    quads, centre, d, length, height, ref = _word_geometry(polys)
+    m = len(polys)
+
+    # page frame: the dominant reading direction; candidate pairs are words whose centres
+    # are close across it (sorted windows)
+    rot = np.array([ref, [-ref[1], ref[0]]])  # rows: along, across
+    across, along = centre @ rot[1], centre @ rot[0]
+    i, j = _candidate_pairs(across, height)
+    # orient each pair left -> right, and keep one copy of those found from both sides
+    # (|cy_i - cy_j| <= the height of each: the copy generated from the left word)
+    left = along[j] > along[i]
+    once = left | (np.abs(across[i] - across[j]) > height[j])
+    i, j = np.where(left, i, j)[once], np.where(left, j, i)[once]
+
+    # direction agreement (directions are unit vectors pointing along the reading order)
+    ok = np.einsum("kc,kc->k", d[i], d[j]) >= np.cos(np.radians(max_angle))
+    i, j = i[ok], j[ok]
+    # pair frame: the mean direction of the two words
+    u = d[i] + d[j]
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    nu = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    dx = np.einsum("kc,kc->k", centre[j] - centre[i], u)
+    # extents in the pair frame, from the words' own lengths and heights
+    yi, yj = np.einsum("kc,kc->k", centre[i], nu), np.einsum("kc,kc->k", centre[j], nu)
+    hi, hj = height[i], height[j]
+    overlap = np.minimum(yi + hi / 2, yj + hj / 2) - np.maximum(yi - hi / 2, yj - hj / 2)
+    hmin, hmax = np.minimum(hi, hj), np.maximum(hi, hj)
+    gap = dx - 0.5 * (length[i] + length[j])
+    ok = ((overlap >= min_overlap * hmin) & (hmax <= max_height_ratio * hmin)
+          & (gap > -0.5 * hmax) & (dx > 0))
+    i, j, gap, hmax = i[ok], j[ok], gap[ok], hmax[ok]
+
+    # only nearest neighbours: j is i's nearest on the right AND i is j's nearest on the left
+    k = np.arange(len(i))
+    mutual = (_argmin_by_group(i, gap, m)[i] == k) & (_argmin_by_group(j, gap, m)[j] == k)
+    i, j, gap, hmax = i[mutual], j[mutual], gap[mutual], hmax[mutual]
+    link = gap <= free_gap * hmax
+    wide = ~link & (gap <= max_gap * hmax)
+    if wide.any():
+        # a wide gap joins words unless it lies on a gutter: an empty vertical strip that
+        # runs across the neighbouring rows (columns, table cells), as the stretched spaces
+        # of justified text do not
+        link[wide] = ~_on_gutter(quads, rot, height, i[wide], j[wide], hmax[wide],
+                                 gutter_rows, gutter_width)
+    label = _components(m, i[link], j[link])
+    return _line_boxes(quads, polys, scores, d, length, label)
+
+
+def _on_gutter(quads, rot, height, i, j, h, rows, width):
+    """For each pair (i[k] left, j[k] right): does their gap lie on a gutter?
+
+    A gutter is an empty vertical strip, at least ``width`` x the median height wide, that
+    runs through the gap from ``rows`` x h above the pair to ``rows`` x h below it, with
+    words on both sides of it in the rows above or in the rows below (so a short line
+    next to a long one, or the aligned spaces of monospaced text, are no gutter).
+
+    Word boxes, widened by half the strip width, are drawn into an occupancy grid in the
+    page frame; summed-area tables answer every pair with array operations.
+    """
+    import cv2
+
+    p = quads @ rot.T  # (M, 4, 2): x along the page direction, y across
+    x0, x1 = p[..., 0].min(1), p[..., 0].max(1)
+    y0, y1 = p[..., 1].min(1), p[..., 1].max(1)
+    hmed = float(np.median(height))
+    margin = (rows + 1) * float(h.max()) + 4 * float(h.max())
+    org = np.array([x0.min(), y0.min()]) - margin
+    span = np.array([x1.max(), y1.max()]) + margin - org
+    cell = max(hmed * width / 2.0, 0.5, float(np.sqrt(span[0] * span[1] / 2e6)))
+    gw, gh = (np.ceil(span / cell)).astype(int) + 2
+    pad = 0.5 * width * hmed
+
+    def grid(v, o, n, fn):
+        return np.clip(fn((v - o) / cell).astype(int), 0, n)
+
+    cx0, cx1 = grid(x0 - pad, org[0], gw, np.floor), grid(x1 + pad, org[0], gw, np.ceil)
+    cy0, cy1 = grid(y0, org[1], gh, np.floor), grid(y1, org[1], gh, np.ceil)
+    # corner marks whose 2D prefix sum is 1 inside each box
+    flat = np.concatenate([cy0 * (gw + 1) + cx0, cy0 * (gw + 1) + cx1,
+                           cy1 * (gw + 1) + cx0, cy1 * (gw + 1) + cx1])
+    sign = np.repeat([1.0, -1.0, -1.0, 1.0], len(cx0))
+    diff = np.bincount(flat, sign, minlength=(gh + 1) * (gw + 1)).reshape(gh + 1, gw + 1)
+    occupied = (cv2.integral(diff, sdepth=cv2.CV_64F)[1:gh + 1, 1:gw + 1] > 0.5).astype(np.uint8)
+    sat = cv2.integral(occupied)  # int32 (gh + 1, gw + 1): occupied cells above-left of [r, c]
+
+    def count(r0, r1, c0, c1):  # occupied cells in rows [r0, r1), columns [c0, c1)
+        return sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0]
+
+    # the gap of each pair, in grid columns, and its vertical window
+    a = grid(x1[i], org[0], gw - 1, np.ceil)
+    b = np.maximum(a, grid(x0[j], org[0], gw - 1, np.floor))
+    yc = 0.25 * (y0[i] + y1[i] + y0[j] + y1[j])
+    top = grid(yc - (rows + 0.5) * h, org[1], gh, np.floor)
+    bottom = grid(yc + (rows + 0.5) * h, org[1], gh, np.ceil)
+    own0 = grid(np.minimum(y0[i], y0[j]), org[1], gh, np.floor)
+    own1 = grid(np.maximum(y1[i], y1[j]), org[1], gh, np.ceil)
+    # the emptiest column of each gap
+    n = b - a + 1
+    owner = np.repeat(np.arange(len(i)), n)
+    cols = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + a[owner]
+    c = count(top[owner], bottom[owner], cols, cols + 1)
+    best = _argmin_by_group(owner, c, len(i))
+    col, empty = cols[best], c[best] == 0
+    # words on both sides of that column, in the rows above or in the rows below
+    reach = np.maximum(np.round(4 * h / cell).astype(int), 1)
+    lo, hi = np.maximum(col - reach, 0), np.minimum(col + 1 + reach, gw)
+    above = (count(top, own0, lo, col) > 0) & (count(top, own0, col + 1, hi) > 0)
+    below = (count(own1, bottom, lo, col) > 0) & (count(own1, bottom, col + 1, hi) > 0)
+    return empty & (above | below)
+
+
+def _dominant_direction(v):
+    """Length-weighted mean axis of vectors v (M, 2) (doubled angles: sign-free), unit."""
+    ang = np.arctan2(v[:, 1], v[:, 0])
+    w = np.linalg.norm(v, axis=1)
+    c, s = np.sum(w * np.cos(2 * ang)), np.sum(w * np.sin(2 * ang))
+    a = 0.5 * np.arctan2(s, c) if (c or s) else 0.0
+    return np.array([np.cos(a), np.sin(a)])
+
+
+def _argmin_by_group(group, value, n):
+    """For each group id, the index (into value) of its smallest value; -1 where none."""
+    out = np.full(n, -1, dtype=np.int64)
+    if len(group) == 0:
+        return out
+    v = np.asarray(value, np.float64)
+    span = float(v.max() - v.min()) if len(v) else 0.0
+    # one float key: group id, then the value scaled into [0, 0.5)
+    order = np.argsort(group + (v - v.min()) / (2 * span + 1e-12) if span > 0 else group,
+                       kind="stable")
+    g = group[order]
+    first = np.ones(len(g), bool)
+    first[1:] = g[1:] != g[:-1]
+    out[g[first]] = order[first]
+    return out
+
+
+def _line_boxes(quads, polys, scores, d, length, label):
+    from ..geometry import order_clockwise
+
+    n_lines = int(label.max()) + 1
+    count = np.bincount(label, minlength=n_lines)
+    mean_score = np.bincount(label, weights=scores, minlength=n_lines) / count
+    # line direction: length-weighted sum of word directions
+    dx = np.bincount(label, weights=d[:, 0] * length, minlength=n_lines)
+    dy = np.bincount(label, weights=d[:, 1] * length, minlength=n_lines)
+    norm = np.maximum(np.hypot(dx, dy), 1e-9)
+    ux, uy = dx / norm, dy / norm
+    # extents of every corner of every member word along / across the line direction
+    order = np.argsort(label, kind="stable")
+    lab4 = np.repeat(label[order], 4)
+    pts = quads[order].reshape(-1, 2)
+    a = pts[:, 0] * ux[lab4] + pts[:, 1] * uy[lab4]
+    b = -pts[:, 0] * uy[lab4] + pts[:, 1] * ux[lab4]
+    starts = 4 * (np.cumsum(count) - count)  # every label 0..n_lines-1 has members
+    amin, amax = np.minimum.reduceat(a, starts), np.maximum.reduceat(a, starts)
+    bmin, bmax = np.minimum.reduceat(b, starts), np.maximum.reduceat(b, starts)
+    corners_a = np.stack([amin, amax, amax, amin], axis=1)
+    corners_b = np.stack([bmin, bmin, bmax, bmax], axis=1)
+    box = np.stack([corners_a * ux[:, None] - corners_b * uy[:, None],
+                    corners_a * uy[:, None] + corners_b * ux[:, None]], axis=2)
+    box = order_clockwise(box.astype(np.float32))
+    # order: top to bottom, then left to right
+    cen = box.mean(axis=1)
+    member = np.full(n_lines, -1)
+    member[label[::-1]] = np.arange(len(label))[::-1]
+    out = []
+    for line in np.lexsort((cen[:, 0], cen[:, 1])):
+        if count[line] == 1:
+            poly = np.asarray(polys[member[line]], dtype=np.float32).reshape(-1, 2)
+        else:
+            poly = box[line]
+        out.append((poly, float(mean_score[line])))
+    return out
+
+
+# ----------------------------------------------------------------------------- measurement
+
+def measure(data_dir, words="care", **options):
+    """Group the ground-truth words of ``data_dir`` into lines and score them against its
+    ground-truth lines (ICDAR 2015 protocol). ``words``: ``"care"`` (drop ``###`` words)
+    or ``"all"``. Returns the :func:`textseg.evaluation.evaluate` dict plus ``ms_per_page``
+    (grouping time only)."""
+    import time
+
+    from ..evaluation import evaluate
+    from .icdar import find_gt_files, read_gt
+
+    word_files = find_gt_files(data_dir, level="word")
+    line_files = find_gt_files(data_dir, level="line")
+    keys = [k for k in word_files if k in line_files]
+    if not keys:
+        raise FileNotFoundError(f"{data_dir}: no page has both word and line ground truth")
+    gt, pred, seconds = {}, {}, 0.0
+    for k in keys:
+        anns = read_gt(word_files[k])
+        dets = [(a.polygon, 1.0) for a in anns if words == "all" or not a.ignore]
+        t = time.perf_counter()
+        pred[k] = group_lines(dets, **options)
+        seconds += time.perf_counter() - t
+        gt[k] = read_gt(line_files[k])
+    result = evaluate(gt, pred)
+    result["ms_per_page"] = 1000 * seconds / len(keys)
+    return result
+
+
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="python -m textseg.data.lines",
+        description="Group ground-truth word boxes into lines and score them against the "
+                    "ground-truth line boxes (ICDAR 2015 protocol).")
+    ap.add_argument("--data", required=True, help="folder with words/ and lines/ ground truth")
+    ap.add_argument("--words", choices=("care", "all", "both"), default="both",
+                    help="use only care words (drop ###), all words, or report both")
+    for key, value in LINE_DEFAULTS.items():
+        ap.add_argument("--" + key.replace("_", "-"), type=float, default=value)
+    args = ap.parse_args(argv)
+    options = {k: getattr(args, k) for k in LINE_DEFAULTS}
+    for words in (("care", "all") if args.words == "both" else (args.words,)):
+        r = measure(args.data, words, **options)
+        print(f"{words:>4} words: precision {r['precision']:.4f} recall {r['recall']:.4f} "
+              f"hmean {r['hmean']:.4f} ({r['matched']}/{r['gt_care']} lines, "
+              f"{r['images']} pages, {r['ms_per_page']:.1f} ms/page)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+#!/usr/bin/env python
+"""Find text in images, scans and PDFs.
+
+    python tools/detect.py INPUT... [--out DIR] [--model PATH] [--level word|line]
+        [--format json,txt,overlay] [--dpi 200] [--pages 1-3] [--max-side N]
+
+INPUT: image files (jpg, png, bmp, tiff incl. multi-page, webp), PDFs, folders, globs.
+With no --out, prints one JSON object per page to stdout.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import _common
+
+FORMATS = ("json", "txt", "overlay")
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("inputs", nargs="+", metavar="INPUT", help="images, PDFs, folders or globs")
+    ap.add_argument("--out", metavar="DIR", help="output folder (default: JSON to stdout)")
+    ap.add_argument("--model", metavar="PATH",
+                    help="checkpoint (.pt) or ONNX file (default: the shipped document model)")
+    ap.add_argument("--checkpoint", metavar="PATH", help="same as --model (checkpoint)")
+    ap.add_argument("--level", choices=["word", "line"], default="word")
+    ap.add_argument("--format", default="json,txt,overlay",
+                    help="comma-separated outputs: json, txt (ICDAR res_*.txt), overlay")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (checkpoints only)")
+    ap.add_argument("--dpi", type=int, default=200, help="PDF rasterisation DPI (default 200)")
+    ap.add_argument("--pages", help="pages of multi-page inputs, e.g. 1-3,5 (1-based)")
+    ap.add_argument("--max-side", type=int, help="cap the long side of the network input")
+    ap.add_argument("--threshold", type=float,
+                    help="score threshold of the method's decoder (its main threshold)")
+    ap.add_argument("--decode", action="append", default=[], metavar="KEY=VALUE",
+                    help="any decoder option, e.g. --decode min_area=20 (repeatable)")
+    ap.add_argument("--max-pixels", type=float, default=None,
+                    help="refuse images above this many pixels (decompression bombs)")
+    ap.add_argument("--recursive", action="store_true", help="descend into sub-folders")
+    ap.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    ap.add_argument("--threads", type=int, help="CPU threads for the network")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    args.formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in args.formats if f not in FORMATS]
+    if bad:
+        ap.error(f"--format: unknown {', '.join(bad)} (choose from {', '.join(FORMATS)})")
+    return args
+
+
+def decode_overrides(args, method):
+    import yaml
+
+    out = {}
+    if args.threshold is not None:
+        from textseg.methods import method_package
+
+        key = getattr(method_package(method), "THRESHOLD_KEY", "score_thresh")
+        out[key] = args.threshold
+    for item in args.decode:
+        if "=" not in item:
+            _common.fail(f"--decode {item!r}: expected KEY=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v)
+    return out
+
+
+def load_detector(args):
+    from textseg.detector import Detector
+
+    path = args.model or args.checkpoint
+    resize = {"max_side": args.max_side} if args.max_side else {}
+    if path:
+        if path.lower().endswith(".onnx"):
+            det = Detector.from_onnx(path, threads=args.threads)
+        else:
+            det = Detector.from_checkpoint(path, device=args.device)
+    else:
+        det = Detector.default(device=args.device)
+    det.decode_cfg.update(decode_overrides(args, det.method))
+    det.resize.update(resize)
+    if args.threads and det.backend.name == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return det
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    errors = _common.user_errors()
+    from textseg.data import images as imgs
+    from textseg import output
+
+    try:
+        detector = load_detector(args)
+        paths = imgs.iter_inputs(args.inputs, recursive=args.recursive)
+        if args.out:
+            from textseg.fileio import ensure_writable_dir
+
+            ensure_writable_dir(args.out)
+    except errors as e:
+        _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+    load_kw = {"dpi": args.dpi, "pages": args.pages}
+    if args.max_pixels:
+        load_kw["max_pixels"] = int(args.max_pixels)
+    progress = None
+    if len(paths) > 1 and not args.no_progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(paths), unit="file", desc="detect", file=sys.stderr)
+    failed, n_pages, n_dets, t_start = [], 0, 0, time.perf_counter()
+    for path in paths:
+        try:
+            for page in imgs.iter_pages(path, **load_kw):
+                dets = detector(page.image, level=args.level)
+                n_pages += 1
+                n_dets += len(dets)
+                record = output.to_json_dict(page, dets, level=args.level, model=detector.name)
+                if args.out:
+                    output.write_page(args.out, page, dets, record, args.formats,
+                                      overwrite=args.overwrite)
+                else:
+                    print(json.dumps(record, ensure_ascii=False))
+        except errors as e:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if path not in msg:
+                msg = f"{path}: {msg}"
+            failed.append(msg)
+            print(f"error: {msg}", file=sys.stderr)
+        except Exception as e:  # keep a batch going past one bad file
+            msg = f"{path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            failed.append(msg)
+            print(f"error: {msg}", file=sys.stderr)
+        if progress is not None:
+            progress.update(1)
+    if progress is not None:
+        progress.close()
+    elapsed = time.perf_counter() - t_start
+    per_page = elapsed / n_pages if n_pages else 0.0
+    summary = (f"{len(paths) - len(failed)} of {len(paths)} inputs processed: {n_pages} pages, "
+               f"{n_dets} detections, {per_page:.2f} s/page")
+    print(summary, file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} failed:", file=sys.stderr)
+        for msg in failed:
+            print(f"  {msg}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+#!/usr/bin/env python
+"""Draw ground truth on images to check a data set by eye.
+
+    python tools/show_data.py --data DIR --out DIR [--n 8] [--level word|line] [--format png|jpg]
+
+DIR is any layout textseg.data.icdar.find_pairs understands (images/ + words/ or lines/,
+the official ICDAR folders, ...). Care polygons are drawn in green, don't-care (###) in red.
+"""
+
+import argparse
+import os
+import sys
+
+import _common
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--data", required=True, metavar="DIR", help="data set folder")
+    ap.add_argument("--out", required=True, metavar="DIR", help="where overlays are written")
+    ap.add_argument("--n", type=int, default=8, help="number of images (default 8; 0 = all)")
+    ap.add_argument("--level", choices=["word", "line"], default="word")
+    ap.add_argument("--format", choices=["png", "jpg"], default="jpg")
+    ap.add_argument("--thickness", type=int, default=1, help="line width in px")
+    return ap.parse_args(argv)
+
+
+def draw(image, annotations, thickness=1):
+    """RGB image with care polygons in green and don't-care ones in red (a copy)."""
+    import cv2
+    import numpy as np
+
+    out = image.copy()
+    for a in annotations:
+        colour = (230, 0, 0) if a.ignore else (0, 200, 0)
+        pts = np.round(np.asarray(a.polygon, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [pts], True, colour, thickness, cv2.LINE_AA)
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        import cv2
+
+        from textseg.data.icdar import find_pairs, read_gt
+        from textseg.data.images import load_image
+        from textseg.fileio import atomic_open
+
+        if not os.path.isdir(args.data):
+            _common.fail(f"{args.data}: data folder not found")
+        pairs = [(img, gt) for img, gt in find_pairs(args.data, level=args.level) if gt]
+        if not pairs:
+            _common.fail(f"{args.data}: no image with {args.level} ground truth found")
+        if args.n > 0:
+            pairs = pairs[:args.n]
+        os.makedirs(args.out, exist_ok=True)
+        for img_path, gt_path in pairs:
+            image = load_image(img_path)
+            anns = read_gt(gt_path, lenient=True)
+            over = draw(image, anns, args.thickness)
+            name = os.path.splitext(os.path.basename(img_path))[0] + f"_{args.level}.{args.format}"
+            ok, buf = cv2.imencode("." + args.format, over[..., ::-1])
+            with atomic_open(os.path.join(args.out, name), "wb") as f:
+                f.write(buf.tobytes())
+            care = sum(not a.ignore for a in anns)
+            print(f"{name}: {care} care, {len(anns) - care} don't care")
+    except _common.user_errors() as e:
+        _common.fail(str(e))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
