@@ -1,7 +1,6 @@
 """Mask R-CNN: RoIAlign, NMS, anchors, targets, losses, training, decoding, ONNX export."""
 
 import io
-import math
 import warnings
 
 import numpy as np
@@ -17,7 +16,7 @@ from textseg.methods.maskrcnn.decode import decode as decode_polygons
 from textseg.methods.maskrcnn.decode import paste_mask
 from textseg.methods.maskrcnn.head import Head
 from textseg.methods.maskrcnn.loss import Loss
-from textseg.methods.maskrcnn.nms import batched_nms, box_iou, nms
+from textseg.methods.maskrcnn.nms import batched_nms, nms
 from textseg.methods.maskrcnn.roi_align import assign_levels, multilevel_roi_align, roi_align
 from textseg.methods.maskrcnn.roi_heads import mask_targets
 from textseg.methods.maskrcnn.rpn import match, sample
@@ -147,7 +146,8 @@ def test_nms_clusters_and_groups():
     scores = torch.rand(60, generator=g)
     keep = nms(boxes, scores, 0.5)
     assert keep.tolist() == _naive_nms(boxes, scores, 0.5)
-    assert len(keep) == 2 and set(keep.tolist()) == {int(scores[:30].argmax()), 30 + int(scores[30:].argmax())}
+    best = {int(scores[:30].argmax()), 30 + int(scores[30:].argmax())}
+    assert len(keep) == 2 and set(keep.tolist()) == best
     # the same boxes in two groups are suppressed only within their group
     groups = torch.cat([torch.zeros(60), torch.ones(60)]).long()
     kept = batched_nms(torch.cat([boxes, boxes]), torch.cat([scores, scores]), groups, 0.5)
@@ -185,7 +185,7 @@ def _quad(x1, y1, x2, y2):
 
 def test_build_targets():
     anns = [Annotation(_quad(10, 10, 60, 30), "big", False),
-            Annotation(_quad(20, 15, 30, 22), "small", False),        # inside "big": wins its pixels
+            Annotation(_quad(20, 15, 30, 22), "small", False),        # inside "big", wins
             Annotation(_quad(70, 40, 90, 50), "###", True),
             Annotation(_quad(5, 60, 40, 61), "thin", False),          # 1 px: don't care
             Annotation(_quad(200, 200, 220, 210), "outside", False),  # dropped
@@ -429,3 +429,24 @@ def test_config_loads_and_builds(monkeypatch):
     assert t["boxes"].shape == (cfg["model"]["targets"]["max_instances"], 4)
     assert decode_polygons({"boxes": np.zeros((3, 4)), "scores": np.zeros(3),
                             "masks": np.zeros((3, 28, 28))}, methods.decode_config(cfg)) == []
+
+
+def test_build_model_pyramid_integration(monkeypatch):
+    """textseg.model.build_model wires the method flags: pyramid in, targets, no crop."""
+    from conftest import tiny_config
+
+    from textseg import methods
+    from textseg.model import build_model
+
+    monkeypatch.setitem(methods.METHODS, "maskrcnn", "textseg.methods.maskrcnn")
+    cfg = tiny_config("maskrcnn", **{f"model__head__{k}": v for k, v in TINY.items()})
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    assert model.trunk.fuse is None  # pyramid only: no unused fusion conv under DDP
+    x, targets = _batch([_page(0, 96)])
+    parts = Loss(**cfg["model"]["loss"])(model(x[..., :90], targets), targets)
+    assert torch.isfinite(parts["loss"])
+    model.eval()
+    with torch.no_grad():
+        out = model(x[..., :90])
+    assert out["masks"].shape == (1, TINY["detections_per_image"], 28, 28)

@@ -36,7 +36,8 @@ LEVELS = ("word", "line")
 
 DEFAULTS = {
     "model": {
-        "backbone": {"name": "resnet50", "pretrained": None, "frozen_stages": -1, "frozen_bn": False},
+        "backbone": {"name": "resnet50", "pretrained": None, "frozen_stages": -1, "frozen_bn": False,
+                     "width": 1.0},
         "trunk": {"name": "fpn", "channels": 256, "variant": None, "fc": False},
         "head": {"method": "east"},  # + the method's HEAD_DEFAULTS
         "targets": {},               # the method's TARGET_DEFAULTS

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from .data.images import normalize
-from .methods import decode_config, method_part
+from .methods import decode_config, method_package, method_part
 
 #: where the shipped default model lives inside the package
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "weights")
@@ -81,6 +81,8 @@ class Detector:
         self.name = name
         self.method = cfg["model"]["head"]["method"]
         self.decoder = method_part(self.method, "decode").decode
+        # "maps": (C, h, w) per image, cropped to the image; "instances": fixed-size lists
+        self.output_kind = getattr(method_package(self.method), "OUTPUT_KIND", "maps")
         self.decode_cfg = decode_config(cfg)
         self.decode_cfg.update(decode_overrides or {})
         self.resize = dict(cfg["infer"]["resize"])
@@ -100,7 +102,7 @@ class Detector:
 
         ckpt = load_checkpoint(path)
         cfg = load_config(ckpt["config"])
-        model = build_model(cfg)
+        model = build_model(cfg, load_pretrained=False)  # weights come from the checkpoint
         load_weights(model, ckpt["model"], path)
         kw.setdefault("name", os.path.basename(path))
         return cls(cfg, TorchBackend(model, device), **kw)
@@ -203,7 +205,10 @@ class Detector:
         results = []
         for i, (im, (_, (nh, nw))) in enumerate(zip(images, pre)):
             hh, ww = -(-nh // stride), -(-nw // stride)
-            one = {k: v[i, :, :hh, :ww] for k, v in maps.items()}
+            if self.output_kind == "maps":
+                one = {k: v[i, :, :hh, :ww] for k, v in maps.items()}
+            else:
+                one = {k: v[i] for k, v in maps.items()}
             dets = self.decoder(one, self.decode_cfg)
             dets = rescale(dets, im.shape[0] / nh, im.shape[1] / nw, im.shape[:2])
             if level == "line":

@@ -131,7 +131,8 @@ def _resolve(model, cfg):
         load_weights(model, ckpt["model"], path)
         return model.float().eval(), cfg, path
     if not isinstance(model, torch.nn.Module):
-        raise ExportError(f"expected a TextSegModel or a checkpoint path, got {type(model).__name__}")
+        raise ExportError(f"expected a TextSegModel or a checkpoint path, "
+                          f"got {type(model).__name__}")
     if cfg is None:
         raise ExportError("export_onnx(model, ...) needs the model's config (cfg=...)")
     # a copy: the caller's model keeps its device, dtype and train/eval mode
@@ -273,20 +274,22 @@ def check_parity(model, cfg, onnx_bytes, fp16=False, static_hw=None, image=None,
     try:
         sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     except Exception as e:
-        raise ExportError(f"onnxruntime cannot load the exported graph ({_first_line(e)})") from None
+        raise ExportError(f"onnxruntime cannot load the exported graph "
+                          f"({_first_line(e)})") from None
     ref = Detector(cfg, TorchBackend(model))
-    onnx = OnnxBackend(sess)
+    ort_backend = OnnxBackend(sess)
     page = _check_page(image)
     rows = []
     for case, x, (nh, nw) in _cases(ref, page, static_hw, sides):
-        maps_t, maps_o = ref.backend(x), _run(onnx, x, case)
+        maps_t, maps_o = ref.backend(x), _run(ort_backend, x, case)
         row = {"case": case, "input": list(x.shape[2:])}
         for k in model.head.output_names:
             if k not in maps_o or maps_o[k].shape != maps_t[k].shape:
                 got = maps_o[k].shape if k in maps_o else "missing"
                 raise ExportError(f"parity ({case}): map {k!r} is {got} in onnxruntime, "
                                   f"{maps_t[k].shape} in PyTorch")
-            err = float(np.abs(maps_t[k] - maps_o[k]).max()) / max(1.0, float(np.abs(maps_t[k]).max()))
+            scale = max(1.0, float(np.abs(maps_t[k]).max()))
+            err = float(np.abs(maps_t[k] - maps_o[k]).max()) / scale
             row[f"err_{k}"] = err
             if not err <= map_tol:  # also catches NaN
                 raise ExportError(f"parity ({case}): map {k!r} differs by {err:.3g} "
@@ -326,7 +329,7 @@ def _cases(det, page, static_hw, sides):
         img = cv2.resize(page, (w, h), interpolation=cv2.INTER_AREA)
         return [(f"static {h}x{w}", normalize(img)[None], (h, w))]
     out = []
-    for side in sides:
+    for side in tuple(sides) or CHECK_SIDES:
         det.resize.update(policy="fixed", long_side=side)
         x, hw = det.preprocess(page)
         out.append((f"{hw[0]}x{hw[1]} padded", det._pad_batch([x]), hw))

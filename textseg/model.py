@@ -120,7 +120,7 @@ def build_model(cfg, load_pretrained=True):
     head_input, needs_targets, output_kind = method_flags(method)
     backbone = build_backbone(b["name"], pretrained=b.get("pretrained") if load_pretrained else None,
                               frozen_stages=b.get("frozen_stages", -1),
-                              frozen_bn=b.get("frozen_bn", False))
+                              frozen_bn=b.get("frozen_bn", False), width=b.get("width", 1.0))
     trunk = build_trunk(t["name"], backbone.out_channels, t["channels"], t.get("variant"),
                         t.get("fc", False), pyramid=head_input == "pyramid")
     head_opts = {k: v for k, v in m["head"].items() if k != "method"}

@@ -203,7 +203,7 @@ class Trainer:
         targets = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
-            outputs = self.ddp(x)
+            outputs = self.ddp(x, targets) if self.model.needs_targets else self.ddp(x)
         parts = self.loss_fn({k: v.float() for k, v in outputs.items()}, targets)
         loss = parts["loss"]
         finite = torch.isfinite(loss.detach())

@@ -23,16 +23,24 @@ BACKBONES = {
 __all__ = ["BACKBONES", "Backbone", "PretrainedError", "build_backbone", "load_pretrained"]
 
 
-def build_backbone(name, pretrained=None, frozen_stages=-1, frozen_bn=False):
+def build_backbone(name, pretrained=None, frozen_stages=-1, frozen_bn=False, width=1.0):
     """A backbone by name, optionally with local ImageNet weights, frozen as asked.
 
     ``pretrained``: ``None`` or the path of a torchvision state dict (``.pth``).
     ``frozen_stages``: -1 trains everything; k freezes the stem (0) and stages 1..k.
     ``frozen_bn``: every BatchNorm keeps its statistics and affine parameters.
+    ``width``: channel multiplier of the ResNets (1.0 = torchvision's; pretrained needs 1.0).
     """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
-    net = BACKBONES[name]()
+    if float(width) != 1.0:
+        if not name.startswith("resnet"):
+            raise ValueError(f"model.backbone.width applies to the ResNets only, not {name!r}")
+        if pretrained:
+            raise ValueError("model.backbone.pretrained: ImageNet weights need width 1.0")
+        net = BACKBONES[name](width=float(width))
+    else:
+        net = BACKBONES[name]()
     if pretrained:
         load_pretrained(net, str(pretrained), name)
     return net.freeze(frozen_stages, frozen_bn)

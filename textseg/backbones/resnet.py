@@ -64,18 +64,22 @@ class Bottleneck(nn.Module):
 class ResNet(Backbone):
     """Stem (7x7/2 conv, 3x3/2 max pool) then four stages; returns [C2, C3, C4, C5]."""
 
-    def __init__(self, block, layers):
+    def __init__(self, block, layers, width=1.0):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        # ``width`` scales every stage's channels (1.0 = torchvision's ResNet; 0.5 = the
+        # compact document backbone, 4x fewer FLOPs). ImageNet weights need width 1.0.
+        planes = [max(8, int(round(p * width))) for p in (64, 128, 256, 512)]
+        self.width = float(width)
+        self.conv1 = nn.Conv2d(3, planes[0], 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self._cin = 64
-        self.layer1 = self._stage(block, 64, layers[0], 1)
-        self.layer2 = self._stage(block, 128, layers[1], 2)
-        self.layer3 = self._stage(block, 256, layers[2], 2)
-        self.layer4 = self._stage(block, 512, layers[3], 2)
-        self.out_channels = [p * block.expansion for p in (64, 128, 256, 512)]
+        self._cin = planes[0]
+        self.layer1 = self._stage(block, planes[0], layers[0], 1)
+        self.layer2 = self._stage(block, planes[1], layers[1], 2)
+        self.layer3 = self._stage(block, planes[2], layers[2], 2)
+        self.layer4 = self._stage(block, planes[3], layers[3], 2)
+        self.out_channels = [p * block.expansion for p in planes]
         del self._cin
         init_weights(self)
 
@@ -101,17 +105,17 @@ class ResNet(Backbone):
         return [c2, c3, c4, c5]
 
 
-def resnet18():
-    return ResNet(BasicBlock, [2, 2, 2, 2])
+def resnet18(width=1.0):
+    return ResNet(BasicBlock, [2, 2, 2, 2], width)
 
 
-def resnet34():
-    return ResNet(BasicBlock, [3, 4, 6, 3])
+def resnet34(width=1.0):
+    return ResNet(BasicBlock, [3, 4, 6, 3], width)
 
 
-def resnet50():
-    return ResNet(Bottleneck, [3, 4, 6, 3])
+def resnet50(width=1.0):
+    return ResNet(Bottleneck, [3, 4, 6, 3], width)
 
 
-def resnet101():
-    return ResNet(Bottleneck, [3, 4, 23, 3])
+def resnet101(width=1.0):
+    return ResNet(Bottleneck, [3, 4, 23, 3], width)

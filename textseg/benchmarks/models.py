@@ -8,6 +8,8 @@ pass; :func:`format_table` renders rows as markdown. The models run round-robin 
 process so that load changes on a shared machine hit them alike; the memory peak of
 each is taken in a fresh process so that one model's peak does not hide the next one's.
 Latencies on a shared machine are still noisy: compare rows from one run only.
+
+    python -m textseg.benchmarks.models --trunks fcn unet fpn --backbones resnet50 --size 640 640
 """
 
 from __future__ import annotations
@@ -206,3 +208,28 @@ def format_table(rows):
                      f"| {r['ms_median']:.0f} "
                      f"| {r['ms_min']:.0f} | {_mb(r['peak_rss_delta_mb'])} |")
     return "\n".join(lines)
+
+
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Parameters, MACs, CPU latency and memory of "
+                                             "backbone x trunk combinations.")
+    ap.add_argument("--trunks", nargs="+", default=["fcn", "unet", "fpn"],
+                    help="fcn, fcn-16s, fcn-32s, unet, fpn")
+    ap.add_argument("--backbones", nargs="+", default=["resnet50"])
+    ap.add_argument("--size", nargs=2, type=int, default=[640, 640], metavar=("H", "W"))
+    ap.add_argument("--channels", type=int, help="trunk width (default: fcn/fpn 256, unet 64)")
+    ap.add_argument("--head", help="a method whose head to use (default: a 1x1 conv)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS runs")
+    args = ap.parse_args(argv)
+    rows = bench_models(args.trunks, args.backbones, [tuple(args.size)], args.channels, args.head,
+                        args.threads, args.warmup, args.repeats, memory=not args.no_memory)
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -80,7 +80,8 @@ def bench(cfg, size=1024, threads=2, warmup=1, repeat=3, rounds=2, levels=ORT_LE
     """Rows (dicts) of one model: runtime, median/min ms, speed-up over torch eager."""
     model = build_model(cfg, load_pretrained=False).eval()
     m = cfg["model"]
-    name = f"{m['head']['method']} {m['trunk']['name']} {m['backbone']['name']} c{m['trunk']['channels']}"
+    name = (f"{m['head']['method']} {m['trunk']['name']} {m['backbone']['name']} "
+            f"c{m['trunk']['channels']}")
     x = np.random.default_rng(0).normal(size=(1, 3, size, size)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
@@ -135,7 +136,8 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="also print one JSON line per row")
     args = ap.parse_args(argv)
     rows = bench_trunks(args.trunks, args.method, args.backbone, args.channels, size=args.size,
-                        threads=args.threads, warmup=args.warmup, repeat=args.repeat, rounds=args.rounds,
+                        threads=args.threads, warmup=args.warmup, repeat=args.repeat,
+                        rounds=args.rounds,
                         levels=tuple(args.levels))
     print(format_table(rows))
     if args.json:

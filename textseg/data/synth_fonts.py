@@ -23,7 +23,7 @@ KINDS = ("serif", "sans", "mono")
 SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
 # not text fonts (math symbols, display cuts, fallback glyph font)
-_EXCLUDE = re.compile(r"(cmex|cmmi|cmsy|STIXNonUni|STIXSiz|LastResort|Math|Display|Symbol|"
+_EXCLUDE = re.compile(r"(cmex|D050000L|Dingbat|cmmi|cmsy|STIXNonUni|STIXSiz|LastResort|Math|Display|Symbol|"
                       r"Emoji|Dingbat|ExtraLight|Wingding)", re.I)
 # Computer Modern text fonts in matplotlib use the TeX OT1 layout: these ASCII codes hold
 # other glyphs (<> are inverted !?, \ is a quote, {|} are dashes, ...)

@@ -10,6 +10,7 @@ import importlib
 METHODS = {
     "east": "textseg.methods.east",
     "pse": "textseg.methods.pse",
+    "maskrcnn": "textseg.methods.maskrcnn",
 }
 
 

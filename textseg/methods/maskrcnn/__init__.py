@@ -30,7 +30,7 @@ Document defaults (what differs from the COCO recipe and why):
 """
 
 HEAD_DEFAULTS = {
-    "stride": 4,                     # stride of P2, the finest level (kept for the model's contract)
+    "stride": 4,                     # stride of P2, the finest level (the model contract's)
     "anchor_sizes": [16, 32, 64, 128, 256],  # px, one per level P2..P6
     "anchor_scales": [1.0, 1.4142],  # multipliers of each size (octave steps)
     "anchor_ratios": [0.125, 0.25, 0.5, 1.0],  # h / w

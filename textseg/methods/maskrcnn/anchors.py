@@ -57,7 +57,8 @@ def grid_anchors(cell, feat, stride):
 
 
 def box_area(boxes):
-    return (boxes[..., 2] - boxes[..., 0]).clamp(min=0) * (boxes[..., 3] - boxes[..., 1]).clamp(min=0)
+    w = (boxes[..., 2] - boxes[..., 0]).clamp(min=0)
+    return w * (boxes[..., 3] - boxes[..., 1]).clamp(min=0)
 
 
 def encode(boxes, refs, weights=(1.0, 1.0, 1.0, 1.0)):

@@ -69,7 +69,8 @@ class Head(nn.Module):
         return list(pyramid) + [F.max_pool2d(pyramid[-1], 1, 2)]
 
     def _anchors(self, feats):
-        return [grid_anchors(getattr(self, f"cell{i}"), f, s) for i, (f, s) in enumerate(zip(feats, STRIDES))]
+        return [grid_anchors(getattr(self, f"cell{i}"), f, s)
+                for i, (f, s) in enumerate(zip(feats, STRIDES))]
 
     def _align(self, feats, rois, size):
         """RoIAlign of rois (n, 5) [batch, x1, y1, x2, y2] on P2..P5."""
@@ -89,7 +90,8 @@ class Head(nn.Module):
                                    o["rpn_post_nms_topk"], o["rpn_nms_thresh"], o["rpn_min_size"])
         if self.training:
             if targets is None:
-                raise ValueError("maskrcnn head: training needs targets (boxes, box_flags, instances)")
+                raise ValueError("maskrcnn head: training needs targets "
+                                 "(boxes, box_flags, instances)")
             return self._train(feats, objs, deltas, anchors, props, pscores, targets)
         return self._infer(feats, props, pscores, hw)
 
@@ -100,7 +102,8 @@ class Head(nn.Module):
         obj, dl = torch.cat(objs, 1), torch.cat(deltas, 1)
         boxes, flags = targets["boxes"].float(), targets["box_flags"]
         weights = tuple(float(v) for v in o["box_weights"])
-        out = {k: [] for k in ("rpn_logits", "rpn_labels", "rpn_deltas", "rpn_targets", "box_targets")}
+        out = {k: [] for k in (
+            "rpn_logits", "rpn_labels", "rpn_deltas", "rpn_targets", "box_targets")}
         rois, n_pos, n_sel, pos_rois, pos_ids = [], [], [], [], []
         for b in range(obj.shape[0]):
             care = torch.nonzero(flags[b] > 0).squeeze(1)
@@ -152,10 +155,10 @@ class Head(nn.Module):
         rois = torch.cat([image.expand(-1, p, 1), props], dim=2).reshape(-1, 5)
         idx = torch.nonzero(valid.reshape(-1)).squeeze(1)
         cls, dl = self.box_head(self._align(feats, rois[idx], int(o["box_pool"])))
-        prob = torch.softmax(cls.float(), dim=1)[:, 1]
+        margin = (cls[:, 1] - cls[:, 0]).float()          # softmax(cls)[:, 1] = sigmoid(margin)
         weights = tuple(float(v) for v in o["box_weights"])
         bx = decode(dl.float(), rois[idx, 1:], weights)
-        scores = torch.zeros_like(pscores).reshape(-1).index_put((idx,), prob).reshape(-1, p)
+        scores = torch.zeros_like(pscores).reshape(-1).index_put((idx,), margin).reshape(-1, p)
         boxes = torch.zeros_like(props).reshape(-1, 4).index_put((idx,), bx).reshape(-1, p, 4)
         d = int(o["detections_per_image"])
         boxes, scores = detections(boxes, scores, valid, hw, float(o["box_score_thresh"]),

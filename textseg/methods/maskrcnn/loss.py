@@ -50,8 +50,8 @@ class Loss(nn.Module):
     def forward(self, outputs, targets=None):
         missing = [k for k in OUTPUT_KEYS if k not in outputs]
         if missing:
-            raise ValueError(f"maskrcnn loss: the head's training outputs lack {', '.join(missing)} "
-                             f"(call the head with targets in train mode)")
+            raise ValueError(f"maskrcnn loss: the head's training outputs lack "
+                             f"{', '.join(missing)} (call the head with targets in train mode)")
         o, opt = outputs, self.opts
         n_rpn = max(o["rpn_labels"].numel(), 1)
         n_roi = max(o["cls_labels"].numel(), 1)
@@ -67,7 +67,8 @@ class Loss(nn.Module):
         }
         w = o["mask_weights"].float()
         per_roi = F.binary_cross_entropy_with_logits(
-            o["mask_logits"].float(), o["mask_targets"].float(), reduction="none").flatten(1).mean(1)
+            o["mask_logits"].float(), o["mask_targets"].float(), reduction="none")
+        per_roi = per_roi.flatten(1).mean(1)
         parts["mask"] = (per_roi * w).sum() / w.sum().clamp(min=1.0)
         lambdas = {"rpn_cls": "lambda_rpn_cls", "rpn_box": "lambda_rpn_box", "cls": "lambda_cls",
                    "box": "lambda_box", "mask": "lambda_mask"}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["box_iou", "nms", "batched_nms", "BLOCK"]
+__all__ = ["box_iou", "nms", "batched_nms", "kept_mask", "BLOCK"]
 
 #: boxes per block of the greedy pass
 BLOCK = 256
@@ -132,6 +132,12 @@ def nms(boxes, scores, iou_threshold, score_threshold=-3.0e38):
         return _nms_op(*args)
     with torch.no_grad():  # direct call: a custom op's first call imports torch._dynamo (~3 s)
         return _nms_select(*args)
+
+
+def kept_mask(keep, like):
+    """Bool mask shaped like the 1-D tensor ``like``, True at the indices ``keep``
+    (a float index_fill: the bool one does not trace)."""
+    return torch.zeros_like(like, dtype=torch.float32).index_fill(0, keep, 1.0) > 0
 
 
 def batched_nms(boxes, scores, groups, iou_threshold, score_threshold=-3.0e38):

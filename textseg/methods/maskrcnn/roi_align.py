@@ -58,7 +58,8 @@ def roi_align(feat, rois, output_size, spatial_scale=1.0, sampling_ratio=2):
     border row as torchvision does, never the neighbouring image, and one grid_sample
     call serves every RoI of the batch."""
     if sampling_ratio <= 0:
-        raise ValueError("roi_align: sampling_ratio must be > 0 (the adaptive rule is not supported)")
+        raise ValueError("roi_align: sampling_ratio must be > 0 "
+                         "(the adaptive rule is not supported)")
     if rois.ndim != 2 or rois.shape[1] != 5:
         raise ValueError(f"roi_align: expected rois (K, 5), got {tuple(rois.shape)}")
     c = feat.shape[1]

@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .anchors import clip_boxes, decode, index_range
-from .nms import batched_nms
+from .anchors import clip_boxes, index_range
+from .nms import batched_nms, kept_mask
+from .rpn import INVALID
 
 __all__ = ["BoxHead", "MaskHead", "mask_targets", "detections"]
 
@@ -77,21 +80,34 @@ def mask_targets(instances, batch, boxes, ids, size):
     return (values == ids[:, None, None]).float()
 
 
-def detections(boxes, scores, valid, image_hw, score_thresh, nms_thresh, topd):
-    """Eval: ``boxes`` (B, P, 4), ``scores`` (B, P) text probabilities, ``valid`` (B, P)
-    bool -> the D best after NMS per image: boxes (B, D, 4), scores (B, D) (0 = none)."""
+def detections(boxes, logits, valid, image_hw, score_thresh, nms_thresh, topd):
+    """Eval: ``boxes`` (B, P, 4), ``logits`` (B, P) text-vs-background logit margins,
+    ``valid`` (B, P) bool -> the D best after NMS per image: boxes (B, D, 4) and text
+    probabilities (B, D), 0 where there is no detection.
+
+    Ranking uses the logits, not the probabilities: confident probabilities saturate to
+    exactly 1.0 in float32, and ties would let PyTorch and onnxruntime order (and so keep)
+    detections differently. The final sort is stable (ties: lower index first, as ONNX
+    TopK)."""
     boxes = clip_boxes(boxes, image_hw)
-    scores = torch.where(valid, scores, torch.zeros_like(scores))
-    if scores.shape[1] < topd:  # fewer candidates than outputs: pad with empty ones
-        pad = topd - scores.shape[1]
-        boxes, scores = F.pad(boxes, (0, 0, 0, pad)), F.pad(scores, (0, pad))
-    n = scores.shape[1]
-    groups = index_range(scores[:, 0]).long()[:, None].expand(-1, n).reshape(-1)
-    keep = batched_nms(boxes.reshape(-1, 4), scores.reshape(-1), groups, nms_thresh, score_thresh)
-    kept = (torch.zeros_like(groups, dtype=torch.float32).index_fill(0, keep, 1.0) > 0).reshape(-1, n)
-    s = torch.where(kept, scores, torch.full_like(scores, -1.0))
-    top, idx = s.topk(int(topd), dim=1)
-    live = top > 0
+    logits = torch.where(valid, logits, torch.full_like(logits, INVALID))
+    if logits.shape[1] < topd:  # fewer candidates than outputs: pad with empty ones
+        pad = topd - logits.shape[1]
+        boxes, logits = F.pad(boxes, (0, 0, 0, pad)), F.pad(logits, (0, pad), value=INVALID)
+    p = min(max(float(score_thresh), 0.0), 1.0)
+    thresh = max(math.log(p / (1 - p)) if 0 < p < 1 else (-math.inf if p <= 0 else math.inf),
+                 INVALID / 2)
+    n = logits.shape[1]
+    groups = index_range(logits[:, 0]).long()[:, None].expand(-1, n).reshape(-1)
+    keep = batched_nms(boxes.reshape(-1, 4), logits.reshape(-1), groups, nms_thresh, thresh)
+    kept = kept_mask(keep, groups).reshape(-1, n)
+    s = torch.where(kept, logits, torch.full_like(logits, INVALID))
+    if torch.jit.is_tracing():  # ONNX TopK breaks ties by the lower index
+        top, idx = s.topk(int(topd), dim=1)
+    else:
+        top, idx = torch.sort(s, dim=1, descending=True, stable=True)
+        top, idx = top[:, :int(topd)], idx[:, :int(topd)]
+    live = top > INVALID / 2
     boxes = torch.gather(boxes, 1, idx[..., None].expand(-1, -1, 4))
     return (torch.where(live[..., None], boxes, torch.zeros_like(boxes)),
-            torch.where(live, top, torch.zeros_like(top)))
+            torch.where(live, torch.sigmoid(top), torch.zeros_like(top)))

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .anchors import box_area, clip_boxes, decode, index_range
-from .nms import batched_nms, box_iou
+from .nms import batched_nms, box_iou, kept_mask
 
 __all__ = ["RPNHead", "proposals", "match", "sample", "INVALID"]
 
@@ -72,7 +72,7 @@ def proposals(objs, deltas, anchors, image_hw, pre_topk, post_topk, nms_thresh, 
     image = index_range(scores[:, 0]).long()[:, None]
     groups = (image * len(objs) + levels[None]).reshape(-1)   # NMS per image and level
     keep = batched_nms(boxes.reshape(-1, 4), scores.reshape(-1), groups, nms_thresh, INVALID / 2)
-    kept = (torch.zeros_like(groups, dtype=torch.float32).index_fill(0, keep, 1.0) > 0).reshape(-1, n)
+    kept = kept_mask(keep, groups).reshape(-1, n)
     s = torch.where(kept, scores, torch.full_like(scores, INVALID))
     top, idx = s.topk(min(int(post_topk), n), dim=1)
     return torch.gather(boxes, 1, idx[..., None].expand(-1, -1, 4)), top

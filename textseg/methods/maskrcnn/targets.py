@@ -28,7 +28,8 @@ def _options(cfg):
     cfg = dict(cfg or {})
     opts = {**TARGET_DEFAULTS, **{k: v for k, v in cfg.items() if k in TARGET_DEFAULTS}}
     if int(opts["max_instances"]) < 1:
-        raise ValueError(f"maskrcnn targets: max_instances must be >= 1, got {opts['max_instances']}")
+        raise ValueError(f"maskrcnn targets: max_instances must be >= 1, "
+                         f"got {opts['max_instances']}")
     return opts
 
 
