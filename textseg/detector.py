@@ -58,8 +58,16 @@ class OnnxBackend:
         self.input_name = session.get_inputs()[0].name
         self.output_names = [o.name for o in session.get_outputs()]
         self.half = "float16" in session.get_inputs()[0].type
+        hw = session.get_inputs()[0].shape[2:]
+        self.static_hw = tuple(hw) if all(isinstance(v, int) for v in hw) else None
 
     def __call__(self, x):
+        if self.static_hw and tuple(x.shape[2:]) != self.static_hw:
+            H, W = self.static_hw
+            if x.shape[2] > H or x.shape[3] > W:
+                raise ModelError(f"network input {x.shape[2]}x{x.shape[3]} exceeds the model's "
+                                 f"static size {H}x{W}")
+            x = np.pad(x, ((0, 0), (0, 0), (0, H - x.shape[2]), (0, W - x.shape[3])))
         if self.half:
             x = x.astype(np.float16)
         outs = self.session.run(self.output_names, {self.input_name: x})

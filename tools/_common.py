@@ -16,13 +16,15 @@ def fail(msg, code=2):
 
 def user_errors():
     """Exception types that are the user's to fix: reported in one line, no traceback."""
-    errors = [FileNotFoundError, IsADirectoryError, PermissionError]
+    errors = [FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+              PermissionError]
     for mod, names in (
         ("textseg.config", ("ConfigError",)),
         ("textseg.checkpoint", ("CheckpointError",)),
         ("textseg.detector", ("ModelError",)),
         ("textseg.data.dataset", ("DataError",)),
         ("textseg.data.icdar", ("GTFormatError",)),
+        ("textseg.evaluation", ("EvaluationError",)),
         ("textseg.data.images", ("ImageLoadError",)),
         ("textseg.training", ("TrainingError",)),
         ("textseg.fileio", ("OutputDirError",)),

@@ -53,8 +53,6 @@ def parse_args(argv):
 
 
 def decode_overrides(args, method):
-    import yaml
-
     out = {}
     if args.threshold is not None:
         from textseg.methods import method_package
@@ -64,6 +62,8 @@ def decode_overrides(args, method):
     for item in args.decode:
         if "=" not in item:
             _common.fail(f"--decode {item!r}: expected KEY=VALUE")
+        import yaml
+
         k, v = item.split("=", 1)
         out[k.strip()] = yaml.safe_load(v)
     return out
@@ -88,6 +88,21 @@ def load_detector(args):
 
         torch.set_num_threads(args.threads)
     return det
+
+
+def check_outputs(args, page, seen_stems):
+    """Refuse a page whose outputs exist (without --overwrite) or that another input of
+    this run already writes (e.g. a/x.jpg and b/x.jpg)."""
+    from textseg import output
+
+    first = seen_stems.setdefault(page.stem, (page.source, page.index))
+    if first != (page.source, page.index):
+        raise FileExistsError(f"{page.source}: writes the same outputs ({page.stem}.*) as "
+                              f"{first[0]}; rename one or use separate --out folders")
+    if not args.overwrite:
+        for p in output.output_paths(args.out, page.stem, args.formats).values():
+            if os.path.exists(p):
+                raise FileExistsError(f"{p}: exists (use --overwrite to replace it)")
 
 
 def main(argv=None):
@@ -115,9 +130,12 @@ def main(argv=None):
 
         progress = tqdm(total=len(paths), unit="file", desc="detect", file=sys.stderr)
     failed, n_pages, n_dets, t_start = [], 0, 0, time.perf_counter()
+    seen_stems = {}
     for path in paths:
         try:
             for page in imgs.iter_pages(path, **load_kw):
+                if args.out:  # refuse before spending time on the network
+                    check_outputs(args, page, seen_stems)
                 dets = detector(page.image, level=args.level)
                 n_pages += 1
                 n_dets += len(dets)

@@ -3,6 +3,8 @@
 
     python tools/eval.py --gt DIR --pred DIR [--level word|line] [--json]
         [--per-image [K]] [--strict] [--lenient]
+    python tools/eval.py --checkpoint C.pt|--model M.onnx [--config CFG] --data DIR
+        [--level word|line] [--save-pred DIR] [--max-side N] [--json]
 
 --gt: any data folder textseg understands (images/ + words/ or lines/, the official
 ch4_* folders, ...) or a plain folder of gt_*.txt. --pred: a folder of res_<key>.txt
@@ -21,8 +23,18 @@ import _common  # noqa: F401  (sets sys.path)
 def build_parser():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gt", required=True, metavar="DIR", help="ground-truth folder")
-    ap.add_argument("--pred", required=True, metavar="DIR", help="folder of res_*.txt files")
+    ap.add_argument("--gt", metavar="DIR", help="ground-truth folder")
+    ap.add_argument("--pred", metavar="DIR", help="folder of res_*.txt files")
+    model = ap.add_argument_group("model mode: run a detector on --data and score it")
+    model.add_argument("--checkpoint", "--model", dest="model", metavar="PATH",
+                       help="checkpoint (.pt) or ONNX file; 'default' for the shipped model")
+    model.add_argument("--config", metavar="CFG",
+                       help="YAML whose infer section (resize, decode) replaces the model's")
+    model.add_argument("--data", metavar="DIR", help="ICDAR-format folder with images and GT")
+    model.add_argument("--save-pred", metavar="DIR", help="also write res_*.txt files there")
+    model.add_argument("--max-side", type=int, help="cap the long side of the network input")
+    model.add_argument("--device", default="cpu")
+    model.add_argument("--limit", type=int, help="only the first N images")
     ap.add_argument("--level", choices=["word", "line"], default="word",
                     help="which ground truth of a data folder (words/ or lines/)")
     ap.add_argument("--json", action="store_true",
@@ -62,6 +74,8 @@ def summary_json(result):
             "det_dontcare", "images", "ccw_detections")
     out = {k: result[k] for k in keys}
     out["missing_results"] = len(result.get("missing_results", ()))
+    if "timing" in result:
+        out["seconds_per_page"] = {k: round(v, 4) for k, v in result["timing"].items()}
     return out
 
 
@@ -71,6 +85,32 @@ def run_folders(args):
 
     return evaluate_folders(args.gt, args.pred, level=args.level, strict=args.strict,
                             lenient=args.lenient)
+
+
+def run_model(args):
+    """Model mode: detect on every image of --data and evaluate; returns the result dict."""
+    from textseg.detector import Detector
+    from textseg.validation import evaluate_folder
+
+    if args.model == "default":
+        det = Detector.default(device=args.device)
+    else:
+        det = Detector.from_file(args.model, device=args.device)
+    if args.config:
+        from textseg.config import load_config
+
+        infer = load_config(args.config)["infer"]
+        det.resize.update(infer["resize"])
+        det.decode_cfg.update(infer["decode"])
+    if args.max_side:
+        det.resize["max_side"] = args.max_side
+    res = evaluate_folder(det, args.data, level=args.level, max_images=args.limit,
+                          progress=sys.stderr.isatty(), pred_dir=args.save_pred)
+    t = res["timing"]
+    print(f"seconds per page: median {t['median_page']:.3f}  (load {t['load']:.3f}, preprocess "
+          f"{t['preprocess']:.3f}, network {t['network']:.3f}, decode {t['decode']:.3f})",
+          file=sys.stderr if args.json else sys.stdout)
+    return res
 
 
 def report(result, args):
@@ -95,10 +135,16 @@ def main(argv=None):
         from textseg.evaluation import EvaluationError
 
         errors = (OSError, GTFormatError, EvaluationError)
+        if args.model:
+            if not args.data:
+                _common.fail("--checkpoint/--model needs --data DIR")
+            errors = errors + _common.user_errors() + (ValueError,)
+        elif not (args.gt and args.pred):
+            _common.fail("give --gt DIR --pred DIR, or --checkpoint C --data DIR")
         with warnings.catch_warnings():  # one "warning: file:line: ..." line per warning
             warnings.simplefilter("default")
             warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
-            result = run_folders(args)
+            result = run_model(args) if args.model else run_folders(args)
     except errors as e:
         _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except KeyboardInterrupt:

@@ -56,8 +56,8 @@ def make_page(side, n_words, heights, seed=0, max_rotation_deg=3.0):
     return (quads - centre) @ rot.T + centre
 
 
-def make_candidates(side, n_words, heights, seed=0, geometry="rbox"):
-    """(N, 9) float32 candidate boxes from a synthetic page's perfect maps plus noise."""
+def make_maps(side, n_words, heights, seed=0, geometry="rbox"):
+    """A synthetic page's perfect EAST maps at stride 4 plus noise, and their decode cfg."""
     rng = np.random.default_rng(seed + 1)
     cfg = {"stride": 4, "head": {"geometry": geometry}, "min_text_size": 0}
     quads = make_page(side, n_words, heights, seed)
@@ -70,6 +70,12 @@ def make_candidates(side, n_words, heights, seed=0, geometry="rbox"):
     if geometry == "rbox":
         noise[4] *= 0.01  # radians
     maps["geometry"] = geo + noise * pos
+    return maps, cfg
+
+
+def make_candidates(side, n_words, heights, seed=0, geometry="rbox"):
+    """(N, 9) float32 candidate boxes from a synthetic page's perfect maps plus noise."""
+    maps, cfg = make_maps(side, n_words, heights, seed, geometry)
     return candidates(maps, {**cfg, "score_thresh": DECODE_DEFAULTS["score_thresh"]})
 
 

@@ -10,6 +10,7 @@ import importlib
 METHODS = {
     "east": "textseg.methods.east",
     "pse": "textseg.methods.pse",
+    "db": "textseg.methods.db",
     "maskrcnn": "textseg.methods.maskrcnn",
 }
 
