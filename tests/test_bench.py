@@ -113,11 +113,14 @@ def test_pages_suite_on_two_images(tiny_checkpoint, synth_dir, monkeypatch, tmp_
     assert "not installed" in pages.format_table(rows)
 
 
-def test_pages_suite_missing_folder_is_a_clear_error(tmp_path):
+def test_pages_suite_bad_paths_are_clear_errors(tmp_path):
     from textseg.benchmarks import pages
+    from textseg.detector import ModelError
 
     with pytest.raises(FileNotFoundError, match="data folder not found"):
         pages.run(str(tmp_path / "nope"), default=False)
+    with pytest.raises(ModelError, match="x.pt: model file not found"):
+        pages.run(str(tmp_path), [str(tmp_path / "x.pt")], default=False)
 
 
 def test_train_suite_tiny():
@@ -166,6 +169,3 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
     p = _bench("pages", "--data", str(tmp_path / "nope"), "--no-write", "--threads", "1")
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "data folder not found" in p.stderr
-    p = _bench("pages", "--checkpoint", str(tmp_path / "x.pt"), "--data", str(tmp_path),
-               "--no-write")
-    assert p.returncode == 2 and "model file not found" in p.stderr

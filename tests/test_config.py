@@ -165,3 +165,10 @@ def test_config_does_not_import_torch():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = "import sys, textseg.config; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
+def test_method_choices_are_checked():
+    from textseg.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="model.head.geometry.*rbox, quad"):
+        load_config({"model": {"head": {"method": "east", "geometry": "hexagon"}}})

@@ -70,7 +70,8 @@ def test_threshold_map_equals_brute_force_distances(stride):
     h, w = 64, 112
     t = build_targets([ann(p) for p in polys], (h, w), {"stride": stride})
     ys, xs = np.mgrid[0:-(-h // stride), 0:-(-w // stride)]
-    pts = shapely.points(xs.ravel() * stride + (stride - 1) / 2, ys.ravel() * stride + (stride - 1) / 2)
+    centre = (stride - 1) / 2
+    pts = shapely.points(xs.ravel() * stride + centre, ys.ravel() * stride + centre)
     close = np.zeros(len(pts))
     for p in polys:
         d = shapely.distance(shapely.LinearRing(p.astype(np.float64)), pts)
@@ -224,12 +225,13 @@ def test_a_few_training_steps_lower_the_loss(synth_dir, tmp_path):
     from conftest import tiny_config
     from textseg.training import train
 
-    cfg = tiny_config("db", train__steps=16, train__optimizer__lr=0.003,
-                      model__head__channels=8)
+    # a quarter-width ResNet-18 keeps this to seconds on a busy 2-core machine
+    cfg = tiny_config("db", train__steps=6, train__optimizer__lr=0.01,
+                      model__head__channels=8, model__backbone__width=0.25)
     torch.manual_seed(0)
     train(cfg, str(tmp_path), data_dirs=[synth_dir], progress=False)
     with open(os.path.join(tmp_path, "log.jsonl")) as f:
         losses = [e["loss"] for e in map(json.loads, f) if "loss" in e]
-    assert len(losses) == 16 and all(np.isfinite(losses))
-    first, last = np.mean(losses[:4]), np.mean(losses[-4:])
+    assert len(losses) == 6 and all(np.isfinite(losses))
+    first, last = np.mean(losses[:2]), np.mean(losses[-2:])
     assert last < 0.9 * first, (first, last)

@@ -10,9 +10,9 @@ import torch
 
 from conftest import ROOT, tiny_config
 
-METHODS = ["east", "pse"]
+METHODS = ["east", "pse", "db"]
 #: learning rate per method for the few-step test (PSENet's OHEM dice starts slowly)
-FEW_STEP_LR = {"east": 0.001, "pse": 0.003}
+FEW_STEP_LR = {"east": 0.001, "pse": 0.003, "db": 0.01}
 
 
 def read_log(work_dir):

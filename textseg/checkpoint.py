@@ -57,8 +57,8 @@ def load_checkpoint(path, map_location="cpu"):
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated zip, pickle of arbitrary objects, random bytes
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable textseg checkpoint ({reason[:160]})") from None
+        raise CheckpointError(f"{path}: not a readable textseg checkpoint "
+                              f"({_load_failure(path, e)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a textseg checkpoint (no '{FORMAT}' marker)")
     if int(ckpt.get("version", 0)) > VERSION:
@@ -68,6 +68,21 @@ def load_checkpoint(path, map_location="cpu"):
         if key not in ckpt:
             raise CheckpointError(f"{path}: checkpoint has no '{key}' entry")
     return ckpt
+
+
+def _load_failure(path, err):
+    """A short reason for a failed ``torch.load`` (torch's own messages run to paragraphs)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    msg = str(err)
+    if head != b"PK\x03\x04" and not head.startswith(b"\x80"):  # neither zip nor pickle
+        return f"not a PyTorch file: starts with {head.hex(' ')}"
+    if "central directory" in msg or "zip archive" in msg:
+        return "truncated or corrupt file: its zip archive is incomplete"
+    if "WeightsUnpickler error:" in msg:  # objects other than tensors and plain types
+        msg = msg.split("WeightsUnpickler error:", 1)[1]
+    first = next((line.strip() for line in msg.splitlines() if line.strip()), type(err).__name__)
+    return first.split(". ")[0][:160]
 
 
 def load_weights(model, state, path="checkpoint"):

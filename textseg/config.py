@@ -156,10 +156,22 @@ def _number(default, value):
     return None
 
 
+def _method_choices():
+    """Allowed values of method options named by their packages' ``CHOICES`` dicts."""
+    out = {}
+    for name in methods.METHODS:
+        try:
+            out.update(getattr(methods.method_package(name), "CHOICES", {}) or {})
+        except ImportError:
+            continue
+    return out
+
+
 def _check_value(default, value, key):
-    if key in ENUMS:
-        if value not in ENUMS[key]:
-            raise ConfigError(f"{key}: unknown value {value!r}; choose from {_choices(ENUMS[key])}", key)
+    allowed = ENUMS.get(key) or _method_choices().get(key)
+    if allowed:
+        if value not in allowed:
+            raise ConfigError(f"{key}: unknown value {value!r}; choose from {_choices(allowed)}", key)
         return value
     if key in OPTIONAL_PATHS:
         if value is not None and not isinstance(value, (str, os.PathLike)):

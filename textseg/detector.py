@@ -104,12 +104,16 @@ class Detector:
 
     @classmethod
     def from_checkpoint(cls, path, device="cpu", **kw):
-        from .checkpoint import load_checkpoint, load_weights
-        from .config import load_config
+        from .checkpoint import CheckpointError, load_checkpoint, load_weights
+        from .config import ConfigError, load_config
         from .model import build_model
 
         ckpt = load_checkpoint(path)
-        cfg = load_config(ckpt["config"])
+        try:
+            cfg = load_config(ckpt["config"])
+        except ConfigError as e:  # e.g. written by a newer textseg with options we lack
+            raise CheckpointError(f"{path}: the config stored in the checkpoint is not "
+                                  f"valid here: {e}") from None
         model = build_model(cfg, load_pretrained=False)  # weights come from the checkpoint
         load_weights(model, ckpt["model"], path)
         kw.setdefault("name", os.path.basename(path))
@@ -135,7 +139,13 @@ class Detector:
         if ONNX_CONFIG_KEY not in meta:
             raise ModelError(f"{path}: ONNX model has no textseg metadata; export it with "
                              f"tools/export_onnx.py")
-        cfg = json.loads(meta[ONNX_CONFIG_KEY])
+        try:
+            cfg = json.loads(meta[ONNX_CONFIG_KEY])
+            method_package(cfg["model"]["head"]["method"])
+            dict(cfg["infer"]["resize"])
+        except (ValueError, TypeError, KeyError) as e:  # hand-edited or foreign metadata
+            raise ModelError(f"{path}: damaged textseg metadata ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0][:120] if str(e) else ''})") from None
         inputs = sess.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise ModelError(f"{path}: expected one (N, 3, H, W) image input, got "
@@ -159,8 +169,10 @@ class Detector:
                              f"(looked for {', '.join(DEFAULT_MODEL_NAMES)} in {DEFAULT_MODEL_DIR}); "
                              "pass --model PATH to use your own checkpoint or ONNX file")
         kw.setdefault("name", "textseg-default")
-        if path.endswith(".onnx") and device == "cpu":
-            return cls.from_onnx(path, **kw)
+        if path.endswith(".onnx"):
+            providers = (["CUDAExecutionProvider", "CPUExecutionProvider"]
+                         if str(device).startswith("cuda") else None)
+            return cls.from_onnx(path, providers=providers, **kw)
         return cls.from_checkpoint(path, device=device, **kw)
 
     # -- preprocessing

@@ -88,12 +88,13 @@ def order_clockwise(quad):
 
 def to_shapely(poly, repair=True):
     """A shapely geometry for (N, 2) points. With ``repair`` an invalid (self-intersecting)
-    polygon is made valid (``shapely.make_valid``), keeping only its areal parts."""
+    polygon is made valid (``shapely.make_valid``), keeping only its areal parts. Fewer
+    than 3 points or non-finite ones give an empty polygon."""
     import shapely
     from shapely.geometry import Polygon
 
     p = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
-    if len(p) < 3:
+    if len(p) < 3 or not np.isfinite(p).all():  # GEOS refuses NaN/inf rings
         return Polygon()
     g = Polygon(p)
     if repair and not g.is_valid:
@@ -175,7 +176,7 @@ def polygon_iou(a, b):
         return 0.0
     inter = ga.intersection(gb).area
     union = ga.area + gb.area - inter
-    return float(inter / union) if union > 0 else 0.0
+    return float(min(max(inter / union, 0.0), 1.0)) if union > 0 else 0.0  # float noise
 
 
 def clip_polygon(poly, w, h):

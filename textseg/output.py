@@ -82,6 +82,11 @@ def to_json_dict(page, detections, width=None, height=None, level="word", model=
         height, width = page.image.shape[:2]
     else:
         source = os.fspath(page)
+    if isinstance(source, bytes):
+        source = os.fsdecode(source)
+    # a file name that is not valid UTF-8 (undecodable bytes kept as surrogates by the
+    # OS layer) cannot go into a UTF-8 JSON file: show those bytes as U+FFFD instead
+    source = _printable_name(source)
     if width is None or height is None:
         raise ValueError("to_json_dict: width and height are needed when page is a path")
     dets = []
@@ -92,6 +97,13 @@ def to_json_dict(page, detections, width=None, height=None, level="word", model=
     return {"image": source, "page": int(page_index) + 1, "pages": n_pages,
             "width": int(width), "height": int(height), "level": level, "model": model,
             "detections": dets}
+
+
+def _printable_name(name):
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # other lone surrogates
+        return name.encode("utf-8", "replace").decode("utf-8")
 
 
 def write_json(path, record, overwrite=False):

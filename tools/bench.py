@@ -7,8 +7,8 @@
 SUITE is one of
   models  parameters, GMACs, forward latency (PyTorch and onnxruntime) and peak memory of
           every backbone x trunk x method at 640 and 1024 px
-  decode  every decoder on synthetic maps (1024/2048 px pages, 300/1,200 words), next to the
-          authors' implementation where it is importable (lanms-neo, PSENet's Cython pse)
+  decode  every decoder on synthetic maps (1024/2048 px pages, 300/1,200 words), next to a
+          reference where it is importable (lanms-neo, PSENet's Cython pse, RapidOCR's DB)
   pages   seconds per page (load/preprocess/network/decode) and hmean on a data folder for
           the default model and any --checkpoint/--model, at word and line level
   train   training images/s per backbone x trunk x method on synthetic 640 px crops
@@ -32,7 +32,7 @@ DEFAULT_OUT = os.path.join(_common.ROOT, "docs", "benchmarks.md")
 
 
 def build_parser():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1],
+    ap = argparse.ArgumentParser(description=__doc__.strip(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite", choices=SUITE_NAMES + ("all",))
     ap.add_argument("--out", default=DEFAULT_OUT, metavar="MD",
@@ -134,7 +134,8 @@ def main(argv=None):
         argv if argv is not None else sys.argv[1:]))
     failed = []
     for name in SUITE_NAMES if args.suite == "all" else (args.suite,):
-        machine = report.machine_info(args.threads, args.device)
+        # the decoders are numpy/OpenCV: they never run on the GPU
+        machine = report.machine_info(args.threads, "cpu" if name == "decode" else args.device)
         t0 = time.perf_counter()
         try:
             rows, table, title, notes = run_suite(name, args)

@@ -33,6 +33,7 @@ def parse_args(argv):
     ap.add_argument("--device", default="cpu", help="cpu or cuda (checkpoints only)")
     ap.add_argument("--dpi", type=int, default=200, help="PDF rasterisation DPI (default 200)")
     ap.add_argument("--pages", help="pages of multi-page inputs, e.g. 1-3,5 (1-based)")
+    ap.add_argument("--password", help="password of encrypted PDFs")
     ap.add_argument("--max-side", type=int, help="cap the long side of the network input")
     ap.add_argument("--threshold", type=float,
                     help="score threshold of the method's decoder (its main threshold)")
@@ -121,7 +122,7 @@ def main(argv=None):
     except errors as e:
         _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
 
-    load_kw = {"dpi": args.dpi, "pages": args.pages}
+    load_kw = {"dpi": args.dpi, "pages": args.pages, "password": args.password}
     if args.max_pixels:
         load_kw["max_pixels"] = int(args.max_pixels)
     progress = None

@@ -4,8 +4,9 @@ Calls the per-method benchmarks (``decode_east``, ``decode_pse``, ``decode_maskr
 ``decode_db`` when it is importable), which build maps of synthetic document pages (1024
 and 2048 px pages with 300 and 1,200 words; PSE at stride 4 and 1, DB at stride 1) and time
 our decoder against a reference implementation where that is importable (lanms-neo,
-PSENet's Cython ``pse``, RapidOCR's ``DBPostProcess``). It adds the whole ``decode()`` call of EAST (candidate restore + LANMS + box
-scores) and of PSENet (expansion + quads), which is what a page costs.
+PSENet's Cython ``pse``, RapidOCR's ``DBPostProcess``). It adds the whole ``decode()``
+call of EAST (candidate restore + LANMS + box scores) and of PSENet (expansion + quads),
+which is what a page costs.
 
 Times are the best of ``repeat`` runs (ms, one image, one thread of numpy/OpenCV work).
 Torch-free.

@@ -152,7 +152,13 @@ def replace_section(text, suite, section):
         return pattern.sub(lambda _m: section, text, count=1)
     if not text.strip():
         return f"{TITLE}\n\n{INTRO}\n\n{section}"
-    for later in SUITES[SUITES.index(suite) + 1:]:  # before the first later suite present
+    i = SUITES.index(suite)
+    for earlier in reversed(SUITES[:i]):  # right after the last earlier suite present
+        m = _section_re(earlier).search(text)
+        if m:
+            head = text[:m.end()] if text[:m.end()].endswith("\n") else text[:m.end()] + "\n"
+            return head + "\n" + section + text[m.end():]
+    for later in SUITES[i + 1:]:  # else before the first later suite present
         pos = text.find(_begin(later))
         if pos >= 0:
             return text[:pos] + section + "\n" + text[pos:]

@@ -12,14 +12,15 @@
    (8 - 4c) D^2 + (1 - c) L' D - c A' = 0 with c = 1 - r^2 (exact for rectangles:
    then D = c A / L holds for the grown rectangle A, L). Growing the rectangle by D' is
    what the reference does (a round-joined pyclipper offset, then its minimum-area
-   rectangle), without pyclipper;
+   rectangle), without pyclipper. With ``inverse`` the rectangle's thickness comes from
+   the region's pixel count (robust on slanted, thin regions; ``_thickness_from_area``);
 5. regions thinner than ``min_size`` or scoring under ``box_thresh``, and boxes thinner
    than ``min_size + 2`` after growing, are dropped; there is no cap on the number of
    regions (a dense page has thousands of words).
 
-With ``polygon: true`` each region's outline is offset by D' instead (pyclipper, round
-joins; A' and L' of the outline) and simplified (Douglas-Peucker) to ``polygon_epsilon``
-x the text height (2 x area / perimeter).
+With ``polygon: true`` each region's outline is offset by D' instead (pyclipper, mitre
+joins, which keep a box's corners; A' and L' of the outline) and simplified
+(Douglas-Peucker) to ``polygon_epsilon`` x the text height (2 x area / perimeter).
 
 Coordinates: map pixel (i, j) at stride s is the input point ((j + 0.5) s - 0.5,
 (i + 0.5) s - 0.5), as in ``targets``; at s > 1 outlines through boundary pixel centres
@@ -30,12 +31,15 @@ top-left point.
 
 import cv2
 import numpy as np
+import pyclipper
 
-from textseg.geometry import expand_polygon, order_clockwise, polygon_area
+from textseg.geometry import order_clockwise
 
 from . import DECODE_DEFAULTS, HEAD_DEFAULTS
 
 __all__ = ["decode", "region_scores", "regions", "unclip_distance"]
+
+_CLIPPER_SCALE = 256.0
 
 
 def _options(cfg):
@@ -43,7 +47,8 @@ def _options(cfg):
     head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
     opts = {**DECODE_DEFAULTS, **{k: v for k, v in cfg.items() if k in DECODE_DEFAULTS}}
     if opts["unclip"] not in ("ratio", "inverse"):
-        raise ValueError(f"DBNet decode unclip must be 'ratio' or 'inverse', got {opts['unclip']!r}")
+        raise ValueError(f"DBNet decode unclip must be 'ratio' or 'inverse', "
+                         f"got {opts['unclip']!r}")
     if not 0.0 < float(opts["shrink_ratio"]) < 1.0:
         raise ValueError(f"DBNet decode shrink_ratio must be in (0, 1), got {opts['shrink_ratio']}")
     return head, opts, int(cfg.get("stride", head["stride"]))
@@ -122,10 +127,27 @@ def _corners(centre, size, angle):
     return np.stack([centre - u - v, centre + u - v, centre + u + v, centre - u + v], axis=1)
 
 
+def _area(p):
+    """Signed shoelace area of (N, 2) points, positive when clockwise in image coordinates."""
+    x, y = p[:, 0], p[:, 1]
+    return 0.5 * float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1])
+
+
 def _clockwise_from_top_left(poly):
-    if polygon_area(poly) < 0:
+    if _area(poly) < 0:
         poly = poly[::-1]
     return np.roll(poly, -int(np.argmin(poly[:, 0] + poly[:, 1])), axis=0).astype(np.float32)
+
+
+def _offset(pts, distance):
+    """The largest piece of ``pts`` (N, 2) offset outwards by ``distance`` px with mitre
+    joins (pyclipper on a 1/256 px grid; pyclipper's mitre limit 2), or None."""
+    pco = pyclipper.PyclipperOffset()
+    pco.AddPath(np.round(pts * _CLIPPER_SCALE).astype(np.int64).tolist(), pyclipper.JT_MITER,
+                pyclipper.ET_CLOSEDPOLYGON)
+    pieces = [np.asarray(q, np.float64) / _CLIPPER_SCALE
+              for q in pco.Execute(distance * _CLIPPER_SCALE) if len(q) >= 3]
+    return max(pieces, key=lambda q: abs(_area(q))) if pieces else None
 
 
 def _polygon(contour, stride, opts):
@@ -134,15 +156,14 @@ def _polygon(contour, stride, opts):
     if len(pts) < 3:
         return None
     grow = (0.5 - 0.5 / stride) * stride
-    area = abs(polygon_area(pts)) + 0.0
+    area = abs(_area(pts))
     perimeter = cv2.arcLength(pts.astype(np.float32), True)
     area, perimeter = area + perimeter * grow + 4 * grow * grow, perimeter + 8 * grow
-    d = grow + float(unclip_distance(area, perimeter, opts))
-    pieces = expand_polygon(pts, d) if d > 0 else [pts]
-    if not pieces:
+    poly = _offset(pts, grow + float(unclip_distance(area, perimeter, opts)))
+    if poly is None:
         return None
-    poly = max(pieces, key=lambda p: abs(polygon_area(p))).astype(np.float32)
-    height = 2.0 * abs(polygon_area(poly)) / max(cv2.arcLength(poly, True), 1e-6)
+    poly = poly.astype(np.float32)
+    height = 2.0 * abs(_area(poly)) / max(cv2.arcLength(poly, True), 1e-6)
     eps = max(float(opts["polygon_epsilon"]) * height, 1.0)
     poly = cv2.approxPolyDP(poly.reshape(-1, 1, 2), eps, True).reshape(-1, 2)
     if len(poly) < 4 or min(cv2.minAreaRect(poly)[1]) < float(opts["min_size"]) + 2:
@@ -154,12 +175,13 @@ def decode(maps, cfg):
     """Text regions for one image from its maps ({'prob': (1, h, w)} probabilities).
     Returns a list of (polygon float32 (N, 2), score) in network-input pixels: quads, or
     outlines with ``polygon: true``."""
-    head, opts, stride = _options(cfg)
+    _, opts, stride = _options(cfg)
     prob = np.asarray(maps["prob"], dtype=np.float32)
     while prob.ndim > 2 and prob.shape[0] == 1:
         prob = prob[0]
     if prob.ndim != 2:
-        raise ValueError(f"DBNet decode: expected prob of shape (1, h, w), got {np.shape(maps['prob'])}")
+        raise ValueError(f"DBNet decode: expected prob of shape (1, h, w), "
+                         f"got {np.shape(maps['prob'])}")
     contours, scores, areas = regions(np.ascontiguousarray(prob), float(opts["thresh"]))
     if not contours:
         return []

@@ -87,7 +87,8 @@ class Loss(nn.Module):
         else:
             binary = balanced_bce(binary_logits, gt, mask, self.ohem_ratio)
         thresh = masked_l1(torch.sigmoid(outputs["thresh_logits"].float()),
-                           targets["thresh"].to(logits.dtype), targets["thresh_mask"].to(logits.dtype))
+                           targets["thresh"].to(logits.dtype),
+                           targets["thresh_mask"].to(logits.dtype))
         loss = self.prob_weight * prob + self.binary_weight * binary + self.thresh_weight * thresh
         return {"loss": loss, "prob": prob.detach(), "binary": binary.detach(),
                 "thresh": thresh.detach()}

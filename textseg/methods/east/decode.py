@@ -21,7 +21,10 @@ from ...geometry import order_clockwise
 from .rbox import min_area_rects, restore_rbox
 from .targets import map_pixel_centres, to_map_coords
 
-__all__ = ["decode", "lanms", "candidates", "box_scores"]
+__all__ = ["decode", "lanms", "candidates", "box_scores", "MAX_COORD"]
+
+#: candidate boxes with a corner beyond it (px of network input) are garbage
+MAX_COORD = float(1 << 15)
 
 
 def _options(cfg):
@@ -40,16 +43,22 @@ def candidates(maps, cfg):
     ys, xs = np.nonzero(score > opts["score_thresh"])
     points = map_pixel_centres(xs, ys, stride)
     g = geo[:, ys, xs].T.astype(np.float64)
-    if head["geometry"] == "rbox":
-        if geo.shape[0] != 5:
-            raise ValueError(f"EAST RBOX geometry needs 5 channels, got {geo.shape[0]}")
-        quads = restore_rbox(points, g[:, :4], g[:, 4])
-    else:
-        if geo.shape[0] != 8:
-            raise ValueError(f"EAST QUAD geometry needs 8 channels, got {geo.shape[0]}")
-        quads = points[:, None, :] + g.reshape(-1, 4, 2)
-    boxes = np.concatenate([quads.reshape(-1, 8), score[ys, xs, None]], axis=1).astype(np.float32)
-    return boxes[np.isfinite(boxes).all(axis=1)]
+    n_geo = 5 if head["geometry"] == "rbox" else 8
+    if geo.shape[0] != n_geo:
+        raise ValueError(f"EAST {head['geometry'].upper()} geometry needs {n_geo} channels, "
+                         f"got {geo.shape[0]}")
+    with np.errstate(invalid="ignore", over="ignore"):  # broken maps: rows dropped below
+        if n_geo == 5:
+            quads = restore_rbox(points, g[:, :4], g[:, 4])
+        else:
+            quads = points[:, None, :] + g.reshape(-1, 4, 2)
+        boxes = np.concatenate([quads.reshape(-1, 8), score[ys, xs, None]], axis=1).astype(np.float32)
+    # a head's geometry is bounded (sigmoid x max_text_size): NaN, inf or absurd corners
+    # come from broken weights and are dropped; scores are probabilities (NMS weights)
+    sane = np.isfinite(boxes).all(axis=1) & (np.abs(boxes[:, :8]) <= MAX_COORD).all(axis=1)
+    boxes = boxes[sane]
+    np.clip(boxes[:, 8], 0.0, 1.0, out=boxes[:, 8])
+    return boxes
 
 
 def box_scores(score, quads, stride):
@@ -79,7 +88,7 @@ def decode(maps, cfg):
     merged = lanms(boxes, float(opts["nms_thresh"]))
     quads = order_clockwise(merged[:, :8].reshape(-1, 4, 2)).astype(np.float64)
     score = np.asarray(maps["score"], dtype=np.float32).reshape(maps["score"].shape[-2:])
-    scores = box_scores(score, quads, stride)
+    scores = np.clip(box_scores(score, quads, stride), 0.0, 1.0)  # NaN stays NaN: dropped
     keep = scores > float(opts["box_thresh"])
     if opts["min_size"] > 0:
         _, _, w, h = min_area_rects(quads)

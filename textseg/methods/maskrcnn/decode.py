@@ -22,7 +22,10 @@ import numpy as np
 from ...geometry import order_clockwise
 from . import DECODE_DEFAULTS
 
-__all__ = ["decode", "paste_mask"]
+__all__ = ["decode", "paste_mask", "MAX_COORD"]
+
+#: boxes with a coordinate beyond it (px of network input) are dropped as garbage
+MAX_COORD = float(1 << 15)
 
 
 def _options(cfg):
@@ -73,7 +76,10 @@ def decode(maps, cfg):
     if masks.ndim != 3 or len(masks) != len(scores) or len(boxes) != len(scores):
         raise ValueError(f"maskrcnn decode: expected boxes (D, 4), scores (D,), masks (D, M, M); "
                          f"got {boxes.shape}, {scores.shape}, {masks.shape}")
-    keep = np.nonzero(scores > float(opts["score_thresh"]))[0]
+    # a head clips its boxes to the input: non-finite or absurd ones come from broken
+    # weights (fp16 overflow, NaN); they are dropped, not pasted into gigapixel patches
+    sane = np.isfinite(scores) & (np.abs(boxes) <= MAX_COORD).all(axis=1)
+    keep = np.nonzero(sane & (scores > float(opts["score_thresh"])))[0]
     keep = keep[np.argsort(-scores[keep], kind="stable")]
     thresh, min_area = float(opts["mask_thresh"]), float(opts["min_area"])
     rects, polys, kept = [], [], []

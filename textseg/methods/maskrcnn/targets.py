@@ -42,6 +42,9 @@ def build_targets(annotations, image_hw, cfg):
     flags = np.zeros(k, np.float32)
     inst = np.zeros((1, h, w), np.int32)
     polys = [np.asarray(a.polygon, np.float64).reshape(-1, 2) for a in annotations]
+    usable = [len(p) >= 3 and np.isfinite(p).all() for p in polys]  # no area: no instance
+    annotations = [a for a, ok in zip(annotations, usable) if ok]
+    polys = [p for p, ok in zip(polys, usable) if ok]
     if not polys:
         return {"boxes": boxes, "box_flags": flags, "instances": inst}
     lo = np.array([p.min(axis=0) for p in polys])

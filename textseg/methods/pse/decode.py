@@ -265,6 +265,7 @@ def decode(maps, cfg):
     min_area = float(opts["min_area"]) / stride ** 2
     labels = pse(binary, min_area)
     ids, scores, point_sets = regions(labels, k[0], min_area, float(opts["box_thresh"]))
+    scores = np.clip(scores, 0.0, 1.0)  # probabilities; inf in broken maps stays a score
     if opts["polygon"]:
         out = []
         for label, score, pts in zip(ids, scores, point_sets):
