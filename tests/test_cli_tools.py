@@ -147,7 +147,8 @@ def test_make_synth_refuses_a_non_empty_folder(tmp_path):
     assert os.listdir(out) == ["mine.txt"] and (out / "mine.txt").read_text() == "precious"
     f = tmp_path / "file"
     f.write_text("x")
-    one_line_error(tool("make_synth.py", "--n", "1", "--out", f, "--no-progress"), f, "not a folder")
+    one_line_error(tool("make_synth.py", "--n", "1", "--out", f, "--no-progress"), f,
+                   "not a folder")
 
 
 def test_show_data_and_check_targets_errors(tmp_path):

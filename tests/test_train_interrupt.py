@@ -68,7 +68,7 @@ def test_signal_saves_last_and_resume_continues(pages, tmp_path, sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # stopped early: not a success
     assert "Traceback" not in err
     assert f"{sig.name}: stopped at step" in out + err and "--resume" in out + err
     last = wd / "last.pt"

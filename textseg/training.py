@@ -138,6 +138,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=(amp == "fp16"))
         self.step = 0
         self.best = -1.0
+        self.interrupted = None  # the signal's name when SIGINT/SIGTERM stopped the run
         if resume:
             self._resume()
         self.ddp = model
@@ -310,6 +311,7 @@ class Trainer:
                 if self.val_dir and self.step % int(self.tr["val_every"]) == 0:
                     self.validate()
                 if stop["signal"] is not None:
+                    self.interrupted = stop["signal"]
                     self.save("last.pt")
                     self.log(f"{stop['signal']}: stopped at step {self.step}; checkpoint "
                              f"{self.path('last.pt')} written, continue with --resume")

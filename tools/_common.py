@@ -14,25 +14,26 @@ def fail(msg, code=2):
     sys.exit(code)
 
 
-def user_errors():
-    """Exception types that are the user's to fix: reported in one line, no traceback."""
-    errors = [FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
-              PermissionError]
-    for mod, names in (
-        ("textseg.config", ("ConfigError",)),
-        ("textseg.checkpoint", ("CheckpointError",)),
-        ("textseg.detector", ("ModelError",)),
-        ("textseg.data.dataset", ("DataError",)),
-        ("textseg.data.icdar", ("GTFormatError",)),
-        ("textseg.evaluation", ("EvaluationError",)),
-        ("textseg.data.images", ("ImageLoadError",)),
-        ("textseg.training", ("TrainingError",)),
-        ("textseg.fileio", ("OutputDirError",)),
-        ("textseg.export", ("ExportError",)),
-    ):
-        try:
-            m = __import__(mod, fromlist=list(names))
-        except ImportError:  # torch-free environments lack the training modules
-            continue
-        errors += [getattr(m, n) for n in names if hasattr(m, n)]
-    return tuple(errors)
+#: exception classes (by name, so checking needs no import of torch) that are the user's
+#: to fix: reported in one line, no traceback
+USER_ERROR_NAMES = {
+    "ConfigError", "CheckpointError", "ModelError", "DataError", "GTFormatError",
+    "EvaluationError", "ImageLoadError", "TrainingError", "OutputDirError", "OutputExistsError",
+    "ExportError", "PretrainedError",
+}
+BUILTIN_USER_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError,
+                       NotADirectoryError, PermissionError)
+
+
+def is_user_error(exc):
+    """True for errors a user must fix (bad file, bad option), false for bugs."""
+    if isinstance(exc, BUILTIN_USER_ERRORS):
+        return True
+    return any(cls.__name__ in USER_ERROR_NAMES and cls.__module__.startswith("textseg")
+               for cls in type(exc).__mro__)
+
+
+def message(exc):
+    """The first line of an exception's message (its type name if it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

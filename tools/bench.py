@@ -129,7 +129,6 @@ def main(argv=None):
             _common.fail("--device cuda asked for, but no CUDA device is available")
     from textseg.benchmarks import report
 
-    errors = _common.user_errors()
     command = "python tools/bench.py " + " ".join(shlex.quote(a) for a in (
         argv if argv is not None else sys.argv[1:]))
     failed = []
@@ -139,7 +138,9 @@ def main(argv=None):
         t0 = time.perf_counter()
         try:
             rows, table, title, notes = run_suite(name, args)
-        except errors as e:
+        except Exception as e:  # noqa: BLE001 - user errors in one line
+            if not _common.is_user_error(e):
+                raise
             if args.suite != "all":
                 _common.fail(str(e))
             log(f"error: {name}: {e}")

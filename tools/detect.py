@@ -108,7 +108,6 @@ def check_outputs(args, page, seen_stems):
 
 def main(argv=None):
     args = parse_args(argv)
-    errors = _common.user_errors()
     from textseg.data import images as imgs
     from textseg import output
 
@@ -119,7 +118,9 @@ def main(argv=None):
             from textseg.fileio import ensure_writable_dir
 
             ensure_writable_dir(args.out)
-    except errors as e:
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not _common.is_user_error(e):
+            raise
         _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
 
     load_kw = {"dpi": args.dpi, "pages": args.pages, "password": args.password}
@@ -146,14 +147,12 @@ def main(argv=None):
                                       overwrite=args.overwrite)
                 else:
                     print(json.dumps(record, ensure_ascii=False))
-        except errors as e:
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        except Exception as e:  # noqa: BLE001 - a batch keeps going past one bad file
+            msg = _common.message(e)
+            if not _common.is_user_error(e):  # a bug, not the file: say what broke
+                msg = f"{type(e).__name__}: {msg}"
             if path not in msg:
                 msg = f"{path}: {msg}"
-            failed.append(msg)
-            print(f"error: {msg}", file=sys.stderr)
-        except Exception as e:  # keep a batch going past one bad file
-            msg = f"{path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
             failed.append(msg)
             print(f"error: {msg}", file=sys.stderr)
         if progress is not None:
@@ -174,4 +173,12 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import signal
+
+    # SIGTERM (kill, timeout, a scheduler) stops like Ctrl-C: the file being written is
+    # abandoned cleanly (no temporary file left), finished outputs stay
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        _common.fail("interrupted", 130)

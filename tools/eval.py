@@ -129,24 +129,21 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.per_image < 0:
         _common.fail("--per-image K must be >= 0")
-    errors = (OSError,)  # not _common.user_errors(): that imports torch, 1-2 s for nothing
     try:
-        from textseg.data.icdar import GTFormatError
-        from textseg.evaluation import EvaluationError
-
-        errors = (OSError, GTFormatError, EvaluationError)
         if args.model:
             if not args.data:
                 _common.fail("--checkpoint/--model needs --data DIR")
-            errors = errors + _common.user_errors() + (ValueError,)
         elif not (args.gt and args.pred):
             _common.fail("give --gt DIR --pred DIR, or --checkpoint C --data DIR")
         with warnings.catch_warnings():  # one "warning: file:line: ..." line per warning
             warnings.simplefilter("default")
             warnings.formatwarning = lambda msg, *a, **k: f"warning: {msg}\n"
             result = run_model(args) if args.model else run_folders(args)
-    except errors as e:
-        _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not (_common.is_user_error(e) or isinstance(e, OSError)
+                or (args.model and isinstance(e, ValueError))):
+            raise
+        _common.fail(_common.message(e))
     except KeyboardInterrupt:
         _common.fail("interrupted", 130)
     report(result, args)

@@ -42,7 +42,6 @@ def main(argv=None):
         _common.fail(f"{args.out}: file exists (pass --overwrite to replace it)")
     if os.path.isdir(args.out):
         _common.fail(f"{args.out}: is a directory; give a file name such as model.onnx")
-    errors = _common.user_errors()
     try:
         from textseg.export import export_onnx
         from textseg.fileio import ensure_writable_dir
@@ -51,7 +50,9 @@ def main(argv=None):
         report = export_onnx(args.checkpoint, args.out, opset=args.opset, fp16=args.fp16,
                              static_hw=args.static, check=not args.no_check,
                              check_image=args.check_image, overwrite=args.overwrite)
-    except errors as e:
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not _common.is_user_error(e):
+            raise
         _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except KeyboardInterrupt:
         _common.fail("interrupted", 130)

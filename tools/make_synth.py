@@ -58,7 +58,9 @@ def main(argv=None):
         dt = time.perf_counter() - t0
         print(f"wrote {args.n} pages ({n_words} words) to {args.out} in {dt:.1f} s: "
               f"{args.n / dt:.2f} pages/s with {args.workers} worker(s)")
-    except _common.user_errors() as e:
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not _common.is_user_error(e):
+            raise
         _common.fail(str(e))
     except ValueError as e:
         _common.fail(str(e))

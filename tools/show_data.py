@@ -65,7 +65,9 @@ def main(argv=None):
                 f.write(buf.tobytes())
             care = sum(not a.ignore for a in anns)
             print(f"{name}: {care} care, {len(anns) - care} don't care")
-    except _common.user_errors() as e:
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not _common.is_user_error(e):
+            raise
         _common.fail(str(e))
     return 0
 

@@ -30,10 +30,9 @@ def main(argv=None):
                     help="config overrides, e.g. train.steps=2000 data.crop_size=384")
     args = ap.parse_args(argv)
 
-    errors = _common.user_errors()
     try:
         from textseg.config import load_config, save_config
-        from textseg.training import train
+        from textseg.training import Trainer
 
         cfg = load_config(args.config, args.overrides)
         work_dir = args.work_dir or os.path.join(
@@ -41,11 +40,26 @@ def main(argv=None):
         if args.workers is not None:
             cfg["data"]["workers"] = args.workers
         if int(os.environ.get("RANK", "0")) == 0:
-            os.makedirs(work_dir, exist_ok=True)
+            from textseg.fileio import ensure_writable_dir
+
+            ensure_writable_dir(work_dir)
+        trainer = Trainer(cfg, work_dir, data_dirs=args.data, val_dir=args.val,
+                          resume=args.resume, device=args.device, progress=not args.no_progress)
+        if trainer.main:  # the data and the model are known good by now
             save_config(cfg, os.path.join(work_dir, "config.yaml"))
-        train(cfg, work_dir, data_dirs=args.data, val_dir=args.val, resume=args.resume,
-              device=args.device, progress=not args.no_progress)
-    except errors as e:
+        try:
+            trainer.run()
+        finally:
+            if trainer.world > 1:
+                import torch.distributed as dist
+
+                if dist.is_initialized():
+                    dist.destroy_process_group()
+        if trainer.interrupted:  # stopped early: a chained `train && export` must not go on
+            return 130
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not _common.is_user_error(e):
+            raise
         _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except KeyboardInterrupt:
         _common.fail("interrupted", 130)

@@ -89,7 +89,8 @@ def region_scores(bitmap, prob, contours):
     total = np.bincount(lab, weights=prob[text], minlength=n)
     first = np.array([c[0, 0] for c in contours])  # a pixel of the region, (x, y)
     ids = labels[first[:, 1], first[:, 0]]
-    return (total[ids] / np.maximum(area[ids], 1)).astype(np.float32), area[ids]
+    means = np.nan_to_num(total[ids] / np.maximum(area[ids], 1), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(means, 0.0, 1.0).astype(np.float32), area[ids]
 
 
 def _rectangles(contours):
