@@ -200,3 +200,16 @@ def bounding_boxes(polys):
     return np.array([[*np.min(q, axis=0), *np.max(q, axis=0)]
                      for q in (np.asarray(x, np.float64).reshape(-1, 2) for x in polys)],
                     dtype=np.float64).reshape(-1, 4)
+
+
+def annotation_polygons(annotations, dtype=np.float64):
+    """(polygons, ignore flags) of the annotations with >= 3 finite points; the rest are
+    skipped (targets never see degenerate ground truth)."""
+    polys, ignore = [], []
+    for ann in annotations:
+        p = np.asarray(ann.polygon, dtype=np.float64).reshape(-1, 2)
+        if len(p) < 3 or not np.isfinite(p).all():
+            continue
+        polys.append(p.astype(dtype, copy=False))
+        ignore.append(bool(ann.ignore))
+    return polys, ignore

@@ -38,6 +38,7 @@ from textseg.geometry import bounding_boxes, polygon_iou
 from textseg.methods.db import DECODE_DEFAULTS
 from textseg.methods.db.decode import decode, region_scores
 from textseg.methods.db.targets import build_targets
+from .timing import best_of
 
 SETTINGS = {"thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 1.5}
 
@@ -93,15 +94,6 @@ def match(ref, ours, thresh=0.8):
     return len(ious), float(np.mean(ious)) if ious else 0.0
 
 
-def _time(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000.0, out
-
-
 def _hmean(quads, dets):
     gt = {0: [Word(np.asarray(q, np.float32), "w", False) for q in quads]}
     return round(evaluate(gt, {0: dets})["hmean"], 4)
@@ -123,10 +115,10 @@ def run(cases=CASES, repeat=5, seed=0):
         best = {k: float("inf") for k in ["ours", *refs]}
         out = {}
         for _ in range(repeat):  # alternate, so that all see the same load
-            t, out["ours"] = _time(lambda: decode({"prob": prob[None]}, cfg), 1)
+            t, out["ours"] = best_of(lambda: decode({"prob": prob[None]}, cfg), 1)
             best["ours"] = min(best["ours"], t)
             for k, ref in refs.items():
-                t, out[k] = _time(lambda: ref(prob[None, None], (side, side)), 1)
+                t, out[k] = best_of(lambda: ref(prob[None, None], (side, side)), 1)
                 best[k] = min(best[k], t)
         ours = out["ours"]
         row.update(ours_ms=round(best["ours"], 1), count_ours=len(ours),
@@ -139,9 +131,9 @@ def run(cases=CASES, repeat=5, seed=0):
                         f"hmean_ref{k}": _hmean(quads, [(b, 1.0) for b in ref])})
         bitmap = (prob > SETTINGS["thresh"]).view(np.uint8)
         contours, _ = cv2.findContours(bitmap, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        row["score_labels_ms"] = round(_time(lambda: region_scores(bitmap, prob, contours)[0],
+        row["score_labels_ms"] = round(best_of(lambda: region_scores(bitmap, prob, contours)[0],
                                              repeat)[0], 1)
-        row["score_crops_ms"] = round(_time(lambda: scores_by_crops(prob, contours), repeat)[0], 1)
+        row["score_crops_ms"] = round(best_of(lambda: scores_by_crops(prob, contours), repeat)[0], 1)
         rows.append(row)
     return rows
 

@@ -12,12 +12,12 @@ Times are the best of ``repeat`` runs of the whole ``decode`` call (one image).
 """
 
 import json
-import time
 
 import numpy as np
 
 from textseg.methods.maskrcnn import DECODE_DEFAULTS
 from textseg.methods.maskrcnn.decode import decode
+from .timing import best_of
 
 #: (name, page side, words, word height range in px)
 CASES = (
@@ -63,22 +63,13 @@ def make_detections(side, n_words, heights, seed=0, size=28, slots=1000):
     return {"boxes": boxes, "scores": scores, "masks": masks}
 
 
-def _time(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000.0, out
-
-
 def run(cases=CASES, repeat=3, seed=0):
     """One row per case: {case, instances, quads_ms, polygons_ms, quads, polygons}."""
     rows = []
     for name, side, n_words, heights in cases:
         maps = make_detections(side, n_words, heights, seed)
-        quad_ms, quads = _time(lambda: decode(maps, dict(DECODE_DEFAULTS)), repeat)
-        poly_ms, polys = _time(lambda: decode(maps, {**DECODE_DEFAULTS, "polygon": True}), repeat)
+        quad_ms, quads = best_of(lambda: decode(maps, dict(DECODE_DEFAULTS)), repeat)
+        poly_ms, polys = best_of(lambda: decode(maps, {**DECODE_DEFAULTS, "polygon": True}), repeat)
         rows.append({"case": name, "instances": n_words, "quads_ms": round(quad_ms, 1),
                      "polygons_ms": round(poly_ms, 1), "quads": len(quads),
                      "polygons": len(polys)})

@@ -15,13 +15,13 @@ textseg: build it apart, e.g. under /tmp, and run with ``PYTHONPATH`` pointing t
 """
 
 import json
-import time
 
 import numpy as np
 
 from textseg.benchmarks.decode_east import CASES, Word, make_page
 from textseg.methods.pse.decode import pse
 from textseg.methods.pse.targets import build_targets
+from .timing import best_of
 
 STRIDES = (4, 1)
 MIN_AREA = 16.0
@@ -40,15 +40,6 @@ def agreement(ref, ours):
     return float((ref[either] == ours[either]).mean()) if either.any() else 1.0
 
 
-def _time(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000.0, out
-
-
 def _regions(labels):
     return int(len(np.unique(labels)) - 1)
 
@@ -65,12 +56,12 @@ def run(cases=CASES, strides=STRIDES, repeat=5, seed=0):
         for stride in strides:
             kernels = make_kernels(side, n_words, heights, stride, seed)
             min_area = MIN_AREA / stride ** 2
-            ours_ms, ours = _time(lambda: pse(kernels, min_area), repeat)
+            ours_ms, ours = best_of(lambda: pse(kernels, min_area), repeat)
             row = {"case": name, "stride": stride, "ref_ms": None, "ours_ms": round(ours_ms, 1),
                    "regions_ref": None, "regions_ours": _regions(ours), "agreement": None}
             if reference is not None:
                 slow = kernels.size > 8_000_000  # the reference takes seconds there
-                ref_ms, ref = _time(lambda: reference(kernels.copy(), min_area), 1 if slow else repeat)
+                ref_ms, ref = best_of(lambda: reference(kernels.copy(), min_area), 1 if slow else repeat)
                 row.update(ref_ms=round(ref_ms, 1), regions_ref=_regions(ref),
                            agreement=round(agreement(ref, ours), 6))
             rows.append(row)

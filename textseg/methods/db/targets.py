@@ -33,7 +33,7 @@ import math
 import cv2
 import numpy as np
 
-from textseg.geometry import shrink_polygon
+from textseg.geometry import annotation_polygons, shrink_polygon
 
 from . import HEAD_DEFAULTS, TARGET_DEFAULTS
 
@@ -166,14 +166,7 @@ def _max_into(canvas, idx, val):
 
 
 def _annotation_polygons(annotations):
-    polys, ignore = [], []
-    for ann in annotations:
-        p = np.asarray(ann.polygon, dtype=np.float64).reshape(-1, 2)
-        if len(p) < 3 or not np.isfinite(p).all():
-            continue
-        polys.append(p)
-        ignore.append(bool(ann.ignore))
-    return polys, ignore
+    return annotation_polygons(annotations, np.float64)
 
 
 def build_targets(annotations, image_hw, cfg):

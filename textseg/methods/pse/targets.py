@@ -35,7 +35,7 @@ import math
 import cv2
 import numpy as np
 
-from textseg.geometry import bounding_boxes, shrink_polygon
+from textseg.geometry import annotation_polygons, bounding_boxes, shrink_polygon
 
 from . import HEAD_DEFAULTS, TARGET_DEFAULTS
 
@@ -119,13 +119,7 @@ def fill_polygons(canvas, groups, solo, value, stride):
 
 
 def _annotation_polygons(annotations):
-    polys, ignore = [], []
-    for ann in annotations:
-        p = np.asarray(ann.polygon, dtype=np.float64).reshape(-1, 2)
-        if len(p) < 3 or not np.isfinite(p).all():
-            continue
-        polys.append(p.astype(np.float32))
-        ignore.append(bool(ann.ignore))
+    polys, ignore = annotation_polygons(annotations, np.float32)
     return polys, np.array(ignore, dtype=bool)
 
 
