@@ -72,7 +72,8 @@ DEFAULTS = {
         "device": "auto",
     },
     "infer": {
-        "resize": {"policy": "document", "max_side": 2048, "long_side": 1024, "multiple": 32},
+        "resize": {"policy": "document", "max_side": 2048, "long_side": 1024, "multiple": 32,
+                   "upscale_to": 0},
         "batch_size": 1,
         "decode": {},  # the method's DECODE_DEFAULTS
     },

@@ -183,6 +183,9 @@ class Detector:
             s = float(r["long_side"]) / max(h, w)
         else:  # document: native resolution, long side capped
             s = min(1.0, float(r["max_side"]) / max(h, w))
+            up = float(r.get("upscale_to") or 0)  # low-resolution scans: small text
+            if up > 0 and max(h, w) < up:
+                s = min(up, float(r["max_side"])) / max(h, w)
         return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
     def preprocess(self, image):

@@ -2,7 +2,7 @@
 """Export a checkpoint to ONNX (checked against PyTorch before the file is written).
 
     python tools/export_onnx.py --checkpoint C.pt --out model.onnx [--opset 17] [--fp16]
-        [--static H W] [--check-image PAGE] [--no-check] [--overwrite]
+        [--static H W] [--config CFG] [--check-image PAGE] [--no-check] [--overwrite]
 
 The file carries its config in its metadata: ``Detector.from_onnx(path)`` and
 ``tools/detect.py --model model.onnx`` need nothing else (and no PyTorch).
@@ -31,9 +31,26 @@ def parse_args(argv):
     ap.add_argument("--check-image", metavar="PAGE",
                     help="page for the PyTorch/onnxruntime parity check "
                          "(default examples/page.jpg or a synthetic page)")
+    ap.add_argument("--config", metavar="CFG",
+                    help="YAML whose infer section (resize policy, decoder thresholds) replaces "
+                         "the checkpoint's in the exported metadata")
     ap.add_argument("--no-check", action="store_true", help="skip the parity check")
     ap.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return ap.parse_args(argv)
+
+
+def infer_from(checkpoint, config_path):
+    """The checkpoint's config with the ``infer`` section of ``config_path``."""
+    from textseg.checkpoint import load_checkpoint
+    from textseg.config import ConfigError, load_config
+
+    cfg = load_config(load_checkpoint(checkpoint)["config"])
+    other = load_config(config_path)
+    if other["model"]["head"]["method"] != cfg["model"]["head"]["method"]:
+        raise ConfigError(f"{config_path}: is for method {other['model']['head']['method']!r}, "
+                         f"the checkpoint for {cfg['model']['head']['method']!r}")
+    cfg["infer"] = other["infer"]
+    return cfg
 
 
 def main(argv=None):
@@ -47,7 +64,8 @@ def main(argv=None):
         from textseg.fileio import ensure_writable_dir
 
         ensure_writable_dir(os.path.dirname(os.path.abspath(args.out)), create=True)
-        report = export_onnx(args.checkpoint, args.out, opset=args.opset, fp16=args.fp16,
+        cfg = infer_from(args.checkpoint, args.config) if args.config else None
+        report = export_onnx(args.checkpoint, args.out, cfg=cfg, opset=args.opset, fp16=args.fp16,
                              static_hw=args.static, check=not args.no_check,
                              check_image=args.check_image, overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 - user errors in one line
