@@ -199,7 +199,7 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
         link[wide] = ~_on_gutter(quads, rot, height, i[wide], j[wide], hmax[wide],
                                  gutter_rows, gutter_width)
     label = _components(m, i[link], j[link])
-    return _line_boxes(quads, polys, scores, d, length, label)
+    return _line_boxes(quads, polys, scores, d, length, height, label)
 
 
 def _on_gutter(quads, rot, height, i, j, h, rows, width):
@@ -291,7 +291,7 @@ def _argmin_by_group(group, value, n):
     return out
 
 
-def _line_boxes(quads, polys, scores, d, length, label):
+def _line_boxes(quads, polys, scores, d, length, height, label):
     from ..geometry import order_clockwise
 
     n_lines = int(label.max()) + 1
@@ -302,6 +302,24 @@ def _line_boxes(quads, polys, scores, d, length, label):
     dy = np.bincount(label, weights=d[:, 1] * length, minlength=n_lines)
     norm = np.maximum(np.hypot(dx, dy), 1e-9)
     ux, uy = dx / norm, dy / norm
+    # lines of several words: the principal axis of the word centres (length-weighted) is a
+    # better estimate of the baseline than the mean of short words' noisy box angles
+    cen_w = quads.mean(axis=1)
+    wsum = np.bincount(label, weights=length, minlength=n_lines)
+    mx = np.bincount(label, weights=length * cen_w[:, 0], minlength=n_lines) / wsum
+    my = np.bincount(label, weights=length * cen_w[:, 1], minlength=n_lines) / wsum
+    ex, ey = cen_w[:, 0] - mx[label], cen_w[:, 1] - my[label]
+    sxx = np.bincount(label, weights=length * ex * ex, minlength=n_lines) / wsum
+    syy = np.bincount(label, weights=length * ey * ey, minlength=n_lines) / wsum
+    sxy = np.bincount(label, weights=length * ex * ey, minlength=n_lines) / wsum
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    px, py = np.cos(theta), np.sin(theta)
+    flip = np.where(px * ux + py * uy < 0, -1.0, 1.0)
+    px, py = px * flip, py * flip
+    spread = np.sqrt(np.maximum(sxx + syy, 0.0))
+    mean_h = np.bincount(label, weights=height, minlength=n_lines) / count
+    use_pca = (count >= 3) & (spread > 2.0 * mean_h) & (px * ux + py * uy > np.cos(np.radians(15)))
+    ux, uy = np.where(use_pca, px, ux), np.where(use_pca, py, uy)
     # extents of every corner of every member word along / across the line direction
     order = np.argsort(label, kind="stable")
     lab4 = np.repeat(label[order], 4)
