@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -67,12 +68,16 @@ flat = torch.cat([p.detach().flatten() for p in model.parameters()])
 gathered = [torch.zeros_like(flat) for _ in range(2)]
 dist.all_gather(gathered, flat)
 if t.rank == 0:
-    print("MAXDIFF", float((gathered[0] - gathered[1]).abs().max()))
+    print("MAXDIFF", float((gathered[0] - gathered[1]).abs().max()), flush=True)
+dist.barrier()  # no rank tears gloo down while the other still talks to it
 dist.destroy_process_group()
 """)
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           "--master_port=29517", str(script)]
+           "--master_addr=127.0.0.1", f"--master_port={port}", str(script)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     line = [s for s in res.stdout.splitlines() if s.startswith("MAXDIFF")]
