@@ -15,12 +15,12 @@ Torch-free.
 from __future__ import annotations
 
 import importlib
-import time
 
 import numpy as np
 
 from . import decode_east, decode_maskrcnn, decode_pse
 from .report import fmt, markdown_table
+from .timing import best_of
 
 TITLE = "Decoders (maps -> polygons)"
 NOTES = (
@@ -32,15 +32,6 @@ NOTES = (
     "matched by ours at IoU > 0.9; DB, the same at IoU >= 0.8, one to one; PSE, share of "
     "labelled pixels with the same label in both.",
 )
-
-
-def _best_ms(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(max(1, int(repeat))):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best * 1000.0, out
 
 
 def _row(decoder, case, stride, inputs, ours_ms, ours_out, ref_ms=None, ref_out=None,
@@ -63,7 +54,7 @@ def east_rows(cases, repeat):
     for name, side, n_words, heights in cases:
         maps, cfg = decode_east.make_maps(side, n_words, heights)
         cfg = {**DECODE_DEFAULTS, **cfg}
-        ms, out = _best_ms(lambda: decode(maps, cfg), repeat)
+        ms, out = best_of(lambda: decode(maps, cfg), repeat)
         rows.append(_row("EAST decode (restore + LANMS + scores)", name, 4,
                          int((maps["score"] > cfg["score_thresh"]).sum()), ms, len(out)))
     return rows
@@ -84,7 +75,7 @@ def pse_rows(cases, strides, repeat):
             maps = {"kernels": decode_pse.make_kernels(side, n_words, heights, stride)
                     .astype(np.float32)}
             cfg = {**DECODE_DEFAULTS, "stride": stride, "head": {"stride": stride}}
-            ms, out = _best_ms(lambda: decode(maps, cfg), repeat)
+            ms, out = best_of(lambda: decode(maps, cfg), repeat)
             rows.append(_row("PSE decode (expansion + quads)", name, stride, None, ms, len(out)))
     return rows
 
