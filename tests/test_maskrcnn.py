@@ -223,6 +223,38 @@ def test_match_and_sample():
     assert (labels[pos] == 1).all() and (labels[neg] == 0).all()
 
 
+
+def test_match_equals_brute_force_on_random_boxes():
+    """Labels equal the plain definition (full IoU matrix), with every text box's best
+    anchors positive even when their IoU is low, on anchors of a real grid."""
+    from textseg.methods.maskrcnn.nms import box_iou
+    g = torch.Generator().manual_seed(3)
+    ys, xs = torch.meshgrid(torch.arange(0, 160, 8.0), torch.arange(0, 200, 8.0), indexing="ij")
+    c = torch.stack([xs.flatten(), ys.flatten()], 1).repeat(3, 1)
+    half = torch.tensor([[8.0, 4], [16, 4], [11, 11]]).repeat_interleave(xs.numel(), 0)
+    anchors = torch.cat([c - half, c + half], 1)
+    for trial in range(5):
+        xy = torch.rand(30, 2, generator=g) * torch.tensor([190.0, 150])
+        wh = torch.rand(30, 2, generator=g) * torch.tensor([60.0, 14]) + 2
+        gt = torch.cat([xy, xy + wh], 1)
+        ignore = gt[:3] + 5
+        labels, matched = match(anchors, gt, ignore, 0.7, 0.3, 0.5)
+        iou = box_iou(anchors, gt)
+        best, arg = iou.max(1)
+        col = iou.max(0).values
+        ref = torch.zeros_like(labels)
+        ref[best >= 0.3] = -1
+        ref[best >= 0.7] = 1
+        ref[((iou == col[None]) & (col[None] > 0)).any(1)] = 1
+        lt = torch.maximum(anchors[:, None, :2], ignore[None, :, :2])
+        rb = torch.minimum(anchors[:, None, 2:], ignore[None, :, 2:])
+        ioa = (rb - lt).clamp(min=0).prod(-1) / ((anchors[:, 2:] - anchors[:, :2]).prod(-1))[:, None]
+        ref[(ref == 0) & (ioa.max(1).values >= 0.5)] = -1
+        assert torch.equal(labels, ref), trial
+        assert torch.equal(matched, arg)
+        assert (labels == 1).sum() > (best >= 0.7).sum()  # low-quality best matches count
+
+
 def test_mask_targets_cut_from_instance_map():
     inst = torch.zeros(1, 1, 40, 60, dtype=torch.int32)
     inst[0, 0, 10:20, 10:30] = 3          # pixels 10..19 x 10..29, box (10, 10, 29, 19)

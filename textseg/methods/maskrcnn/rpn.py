@@ -115,10 +115,16 @@ def match(boxes, gt, ignore, pos_iou, neg_iou, ignore_ioa, best_match=True):
         labels[best >= neg_iou] = -1
         labels[best >= pos_iou] = 1
         if best_match:
-            for s in range(0, n, MATCH_CHUNK):
-                iou = box_iou(boxes[s:s + MATCH_CHUNK], gt)
-                hit = ((iou == col[None]) & (col[None] > 0)).any(dim=1)
-                labels[s:s + MATCH_CHUNK][hit] = 1
+            # a box can only reach a text box's best IoU col[j] if its own best IoU is at
+            # least that large: look again only at those (a small share of all anchors)
+            low = col[col > 0]
+            if low.numel():
+                cand = torch.nonzero(best >= low.min()).squeeze(1)
+                for s in range(0, cand.numel(), MATCH_CHUNK):
+                    idx = cand[s:s + MATCH_CHUNK]
+                    iou = box_iou(boxes[idx], gt)
+                    hit = ((iou == col[None]) & (col[None] > 0)).any(dim=1)
+                    labels[idx[hit]] = 1
     if ignore.shape[0]:
         labels[(labels == 0) & (_ioa(boxes, ignore) >= ignore_ioa)] = -1
     return labels, matched
