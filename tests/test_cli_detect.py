@@ -267,3 +267,22 @@ def test_interrupted_batch_leaves_only_whole_files(tiny_model, tmp_path, sig):
         elif name.endswith(".jpg"):
             with Image.open(out / name) as im:
                 im.load()
+
+
+def test_threshold_and_decode_options_reach_the_default_models_decoder(tmp_path):
+    """--threshold is the shipped model's region score (box_thresh), so raising it drops
+    detections; an unknown --decode key is a one-line error, not silently ignored."""
+    page = Image.open(os.path.join(ROOT, "examples", "page.jpg"))
+    img = _save(tmp_path / "top.png", page.crop((0, 0, page.width, page.height // 3)))
+
+    def count(*extra):
+        p = detect(img, "--threads", "1", *extra)
+        assert p.returncode == 0, p.stderr
+        return len(json.loads(p.stdout)["detections"])
+
+    base, strict = count(), count("--threshold", "0.95")
+    assert base > 20 and 0 < strict < base
+    assert count("--decode", "box_thresh=0.95") == strict
+    p = detect(img, "--decode", "box_threshold=0.9")
+    assert p.returncode == 2 and "box_threshold" in p.stderr and "box_thresh" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1

@@ -99,6 +99,19 @@ def test_train_config_override_error(tmp_path):
     # a work dir that cannot be created: tests/test_train_interrupt.py
 
 
+
+def test_train_bad_validation_folder_and_intervals_fail_before_training(tmp_path, synth_dir):
+    wd = tmp_path / "wd"
+    args = ["--config", EAST, "--data", synth_dir, "--work-dir", wd, *TINY]
+    one_line_error(tool("train.py", *args, "--val", tmp_path / "nope"), "nope", "not found")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(tool("train.py", *args, "--val", empty), "empty", "ground truth")
+    one_line_error(tool("train.py", *args, "train.log_every=0"), "train.log_every", ">= 1")
+    one_line_error(tool("train.py", *args, "model.backbone.width=0"), "model.backbone.width")
+    assert not (wd / "last.pt").exists()
+
+
 def test_train_resume_from_bad_checkpoints(tmp_path, tiny_ckpt):
     wd = tmp_path / "wd"
     wd.mkdir()

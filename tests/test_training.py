@@ -40,6 +40,18 @@ def _weights(path):
     return torch.load(path, weights_only=True)["model"]
 
 
+
+def test_zero_intervals_validate_and_save_only_at_the_end(synth_dir, tmp_path):
+    from textseg.training import train
+
+    cfg = tiny_config("east", train__steps=3, train__val_every=0, train__save_every=0,
+                      train__log_every=1)
+    train(cfg, str(tmp_path), data_dirs=[synth_dir], val_dir=synth_dir, progress=False)
+    log = read_log(tmp_path)
+    assert [e["step"] for e in log if "val" in e] == [3]
+    assert os.path.isfile(tmp_path / "last.pt") and os.path.isfile(tmp_path / "best.pt")
+
+
 def test_resume_gives_the_same_weights(synth_dir, tmp_path):
     from textseg.training import train
 

@@ -100,6 +100,7 @@ OPTIONAL_PATHS = {"model.backbone.pretrained", "data.val", "data.synth.dir"}
 #: dotted key -> (min, max), None for open
 RANGES = {
     "model.backbone.frozen_stages": (-1, 4),
+    "model.backbone.width": (0.05, 4.0),
     "model.trunk.channels": (1, None),
     "data.crop_size": (32, None),
     "data.workers": (0, None),
@@ -109,6 +110,9 @@ RANGES = {
     "train.optimizer.weight_decay": (0, None),
     "train.clip_grad": (0, None),
     "train.max_bad_steps": (0, None),
+    "train.log_every": (1, None),
+    "train.save_every": (0, None),   # 0: last.pt only at the end (and on a signal)
+    "train.val_every": (0, None),    # 0: validate only at the end
     "infer.batch_size": (1, None),
     "infer.resize.max_side": (32, None),
     "infer.resize.long_side": (32, None),

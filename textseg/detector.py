@@ -161,8 +161,9 @@ class Detector:
         return cls.from_checkpoint(path, device=device, **kw)
 
     @classmethod
-    def default(cls, device="cpu", **kw):
-        """The shipped document model (words, ICDAR convention)."""
+    def default(cls, device="cpu", threads=None, **kw):
+        """The shipped document model (words, ICDAR convention). ``threads``: CPU threads
+        of onnxruntime (for a ``.pt`` default model: of torch, process-wide)."""
         path = default_model_path()
         if path is None:
             raise ModelError("the default model is not installed in this copy of textseg "
@@ -172,7 +173,11 @@ class Detector:
         if path.endswith(".onnx"):
             providers = (["CUDAExecutionProvider", "CPUExecutionProvider"]
                          if str(device).startswith("cuda") else None)
-            return cls.from_onnx(path, providers=providers, **kw)
+            return cls.from_onnx(path, providers=providers, threads=threads, **kw)
+        if threads:
+            import torch
+
+            torch.set_num_threads(int(threads))
         return cls.from_checkpoint(path, device=device, **kw)
 
     # -- preprocessing

@@ -122,6 +122,8 @@ class Trainer:
         self.val_dir = val_dir or cfg["data"].get("val")
         if self.main:
             ensure_writable_dir(work_dir, min_free_bytes=200 * 1024 * 1024)
+            if self.val_dir:
+                _check_val_dir(self.val_dir, cfg["data"].get("level", "word"))
 
         torch.manual_seed(int(self.tr["seed"]))
         model = build_model(cfg).to(self.device)
@@ -306,9 +308,9 @@ class Trainer:
                         bar.set_postfix({k: f"{v / n:.3f}" for k, v in acc.items()} |
                                         {"lr": f"{entry['lr']:.2e}", "img/s": f"{rate:.2f}"})
                     t0, seen, acc = time.time(), 0, {}
-                if self.step % int(self.tr["save_every"]) == 0:
+                if _every(self.step, self.tr["save_every"]):
                     self.save("last.pt")
-                if self.val_dir and self.step % int(self.tr["val_every"]) == 0:
+                if self.val_dir and _every(self.step, self.tr["val_every"]):
                     self.validate()
                 if stop["signal"] is not None:
                     self.interrupted = stop["signal"]
@@ -325,11 +327,27 @@ class Trainer:
                 signal.signal(s, h)
         if stop["signal"] is None:
             self.save("last.pt")
-            if self.val_dir and self.step % int(self.tr["val_every"]) != 0:
+            if self.val_dir and not _every(self.step, self.tr["val_every"]):
                 self.validate()
         if self.world > 1:
             dist.barrier()
         return self.model
+
+
+def _check_val_dir(folder, level):
+    """Fail before training, not at the first validation, on an unusable --val folder."""
+    from .data import icdar
+
+    if not os.path.isdir(folder):
+        raise TrainingError(f"{folder}: validation folder not found (--val / data.val)")
+    if not any(gt for _img, gt in icdar.find_pairs(folder, level=level)):
+        raise TrainingError(f"{folder}: no images with {level}-level ground truth to validate "
+                            f"on (--val / data.val)")
+
+
+def _every(step, n):
+    """True on every n-th step; never for n = 0."""
+    return int(n) > 0 and step % int(n) == 0
 
 
 def _in_main_thread():

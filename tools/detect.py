@@ -54,19 +54,26 @@ def parse_args(argv):
 
 
 def decode_overrides(args, method):
+    """--threshold and --decode KEY=VALUE as decoder options of ``method``."""
+    import yaml
+
+    from textseg.methods import method_package
+
+    package = method_package(method)
     out = {}
     if args.threshold is not None:
-        from textseg.methods import method_package
-
-        key = getattr(method_package(method), "THRESHOLD_KEY", "score_thresh")
-        out[key] = args.threshold
+        out[package.THRESHOLD_KEY] = args.threshold
     for item in args.decode:
         if "=" not in item:
             _common.fail(f"--decode {item!r}: expected KEY=VALUE")
-        import yaml
-
-        k, v = item.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
+        k, v = (t.strip() for t in item.split("=", 1))
+        if k not in package.DECODE_DEFAULTS:
+            _common.fail(f"--decode {k}: not an option of the {method} decoder "
+                         f"(choose from {', '.join(sorted(package.DECODE_DEFAULTS))})")
+        try:
+            out[k] = yaml.safe_load(v)
+        except yaml.YAMLError:
+            _common.fail(f"--decode {item!r}: {v!r} is not a valid value")
     return out
 
 
@@ -81,7 +88,7 @@ def load_detector(args):
         else:
             det = Detector.from_checkpoint(path, device=args.device)
     else:
-        det = Detector.default(device=args.device)
+        det = Detector.default(device=args.device, threads=args.threads)
     det.decode_cfg.update(decode_overrides(args, det.method))
     det.resize.update(resize)
     if args.threads and det.backend.name == "torch":

@@ -62,3 +62,6 @@ CHOICES = {
     "model.loss.binary_loss": ("dice", "bce"),
     "infer.decode.unclip": ("ratio", "inverse"),
 }
+
+#: the option ``tools/detect.py --threshold`` sets: a region's mean probability
+THRESHOLD_KEY = "box_thresh"

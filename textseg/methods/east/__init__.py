@@ -54,3 +54,6 @@ DECODE_DEFAULTS = {
     "box_thresh": 0.1,      # drop boxes whose mean score inside is at or under it
     "min_size": 0.0,        # drop boxes whose shorter side is under it (px of network input)
 }
+
+#: the option ``tools/detect.py --threshold`` sets: a pixel's text score
+THRESHOLD_KEY = "score_thresh"

@@ -85,3 +85,6 @@ DECODE_DEFAULTS = {
 INPUT = "pyramid"
 OUTPUT_KIND = "instances"
 NEEDS_TARGETS = True
+
+#: the option ``tools/detect.py --threshold`` sets: a detection's class score
+THRESHOLD_KEY = "score_thresh"

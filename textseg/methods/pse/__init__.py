@@ -44,3 +44,6 @@ DECODE_DEFAULTS = {
     "polygon": False,       # False: minimum-area quads; True: simplified contours
     "polygon_epsilon": 0.05,  # contour simplification, as a fraction of the text height
 }
+
+#: the option ``tools/detect.py --threshold`` sets: a region's mean text probability
+THRESHOLD_KEY = "box_thresh"
