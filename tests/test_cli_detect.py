@@ -286,3 +286,10 @@ def test_threshold_and_decode_options_reach_the_default_models_decoder(tmp_path)
     p = detect(img, "--decode", "box_threshold=0.9")
     assert p.returncode == 2 and "box_threshold" in p.stderr and "box_thresh" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_pages_spec_stops_the_run_once(tmp_path):
+    img = _save(tmp_path / "a.png", Image.fromarray(PIXELS))
+    p = detect(img, img, "--pages", "3-1")
+    errors = [line for line in p.stderr.splitlines() if "error" in line]
+    assert p.returncode == 2 and len(errors) == 1 and "--pages" in errors[0], p.stderr

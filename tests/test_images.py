@@ -302,6 +302,7 @@ def test_parse_pages_and_natural_key():
     assert parse_pages("8-", 10) == [7, 8, 9]
     assert parse_pages("-2, 9, 12", 10) == [0, 1, 8]
     assert parse_pages(None, 3) == [0, 1, 2]
+    assert parse_pages("5-", 3) == [] and parse_pages("2-,9", 3) == [1, 2]  # past the end
     for bad in ("0", "a", "3-1", "1--2", "-"):
         with pytest.raises(ValueError):
             parse_pages(bad, 5)

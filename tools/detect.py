@@ -50,6 +50,13 @@ def parse_args(argv):
     bad = [f for f in args.formats if f not in FORMATS]
     if bad:
         ap.error(f"--format: unknown {', '.join(bad)} (choose from {', '.join(FORMATS)})")
+    if args.pages is not None:
+        from textseg.data.images import parse_pages
+
+        try:  # a malformed spec stops the run here, not once per input file
+            parse_pages(args.pages, 1)
+        except ValueError as e:
+            ap.error(f"--pages: {e}")
     return args
 
 

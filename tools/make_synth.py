@@ -59,11 +59,9 @@ def main(argv=None):
         print(f"wrote {args.n} pages ({n_words} words) to {args.out} in {dt:.1f} s: "
               f"{args.n / dt:.2f} pages/s with {args.workers} worker(s)")
     except Exception as e:  # noqa: BLE001 - user errors in one line
-        if not _common.is_user_error(e):
+        if not (_common.is_user_error(e) or isinstance(e, ValueError)):
             raise
-        _common.fail(str(e))
-    except ValueError as e:
-        _common.fail(str(e))
+        _common.fail(_common.message(e))
     return 0
 
 

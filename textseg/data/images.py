@@ -158,7 +158,7 @@ def parse_pages(spec, n_pages) -> list[int]:
             raise ValueError(f"bad page range {part.strip()!r} in {spec!r} "
                              "(expected e.g. '1-3,5' with pages counted from 1)")
         a = int(m.group(1)) if m.group(1) else 1
-        b = (int(m.group(3)) if m.group(3) else n_pages) if m.group(2) else a
+        b = (int(m.group(3)) if m.group(3) else max(n_pages, a)) if m.group(2) else a
         if a < 1 or b < a:
             raise ValueError(f"bad page range {part.strip()!r} in {spec!r} "
                              "(pages count from 1, ranges go upwards)")
