@@ -183,15 +183,7 @@ class Detector:
     # -- preprocessing
     def input_size(self, h, w):
         """Network input size (before padding) for an image of h x w."""
-        r = self.resize
-        if r["policy"] == "fixed":
-            s = float(r["long_side"]) / max(h, w)
-        else:  # document: native resolution, long side capped
-            s = min(1.0, float(r["max_side"]) / max(h, w))
-            up = float(r.get("upscale_to") or 0)  # low-resolution scans: small text
-            if up > 0 and max(h, w) < up:
-                s = min(up, float(r["max_side"])) / max(h, w)
-        return max(1, int(round(h * s))), max(1, int(round(w * s)))
+        return input_size(h, w, self.resize)
 
     def preprocess(self, image):
         """RGB uint8 -> normalised float32 (3, H', W') at the network size, and (h', w')."""
@@ -281,6 +273,21 @@ def _as_rgb(image):
     if a.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {a.dtype}")
     return a
+
+
+def input_size(h, w, resize):
+    """Network input size (before padding) of an h x w image under an ``infer.resize``
+    section: ``fixed`` scales the long side to ``long_side``; ``document`` keeps the native
+    resolution with the long side capped at ``max_side`` and, with ``upscale_to``, brings
+    smaller pages up to that long side (low-resolution scans: small text)."""
+    if resize["policy"] == "fixed":
+        s = float(resize["long_side"]) / max(h, w)
+    else:
+        s = min(1.0, float(resize["max_side"]) / max(h, w))
+        up = float(resize.get("upscale_to") or 0)
+        if up > 0 and max(h, w) < up:
+            s = min(up, float(resize["max_side"])) / max(h, w)
+    return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
 def default_model_path():

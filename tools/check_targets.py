@@ -2,10 +2,10 @@
 """Round-trip check of a method's targets and decoder: GT -> training maps -> polygons.
 
     python tools/check_targets.py --config CFG --data DIR [--out DIR] [--n K]
-        [--level word|line] [--max-side 2048] [--set KEY=VALUE ...]
+        [--level word|line] [--max-side N] [--set KEY=VALUE ...]
 
-For each image of DIR with ground truth: scale the GT to the network input size (native
-resolution, long side capped at --max-side, or the config's fixed size), build the
+For each image of DIR with ground truth: scale the GT to the network input size the
+Detector would use (the config's infer.resize policy; --max-side replaces its cap), build the
 method's training targets, turn them into the maps a perfect head would output in eval
 mode, decode them with the method's decoder, scale the polygons back and score them
 against the original GT with the ICDAR 2015 protocol. A method whose targets are not the
@@ -37,24 +37,16 @@ def parse_args(argv):
     ap.add_argument("--out", help="folder for pictures of the maps and overlays")
     ap.add_argument("--n", type=int, default=0, help="only the first K images (0: all)")
     ap.add_argument("--level", choices=["word", "line"], default="word")
-    ap.add_argument("--max-side", type=int, default=2048, help="cap of the input's long side")
+    ap.add_argument("--max-side", type=int, default=None,
+                    help="cap of the input's long side (default: the config's infer.resize)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, e.g. --set model.targets.min_text_size=4")
     args = ap.parse_args(argv)
-    if args.max_side < 32:
+    if args.max_side is not None and args.max_side < 32:
         ap.error("--max-side must be at least 32")
     if args.n < 0:
         ap.error("--n must be >= 0")
     return args
-
-
-def input_size(h, w, resize, max_side):
-    """Network input size for an h x w image (as the Detector computes it)."""
-    if resize.get("policy") == "fixed":
-        s = float(resize["long_side"]) / max(h, w)
-    else:
-        s = min(1.0, float(max_side) / max(h, w))
-    return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
 def perfect_maps(targets_mod, targets, tcfg):
@@ -106,6 +98,7 @@ def run(args):
     from textseg.config import load_config
     from textseg.data import icdar
     from textseg.data.images import load_image
+    from textseg.detector import input_size
     from textseg.evaluation import evaluate
     from textseg.methods import decode_config, method_part, target_config
 
@@ -114,6 +107,9 @@ def run(args):
     targets_mod = method_part(method, "targets")
     decode = method_part(method, "decode").decode
     tcfg, dcfg = target_config(cfg), decode_config(cfg)
+    resize = dict(cfg["infer"]["resize"])
+    if args.max_side:
+        resize["max_side"] = args.max_side
     pairs = [(img, gt) for img, gt in icdar.find_pairs(args.data, level=args.level) if gt]
     if not pairs:
         raise FileNotFoundError(f"{args.data}: no images with {args.level}-level ground truth found")
@@ -128,7 +124,7 @@ def run(args):
         anns = icdar.read_gt(gt_path)
         image = load_image(img_path)
         h, w = image.shape[:2]
-        nh, nw = input_size(h, w, cfg["infer"]["resize"], args.max_side)
+        nh, nw = input_size(h, w, resize)
         to_input = np.array([nw / w, nh / h], np.float32)
         scaled = [a._replace(polygon=np.asarray(a.polygon, np.float32) * to_input) for a in anns]
         t0 = time.perf_counter()
