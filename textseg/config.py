@@ -431,5 +431,6 @@ def dump_config(cfg):
 
 
 def save_config(cfg, path):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(dump_config(cfg))
+    from .fileio import atomic_write
+
+    atomic_write(path, dump_config(cfg))

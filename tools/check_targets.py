@@ -85,13 +85,24 @@ def save_pictures(out, key, image, maps, dets, missed):
     for i, t in enumerate(tiles):
         r, c = divmod(i, cols)
         mosaic[r * th:(r + 1) * th, c * tw:(c + 1) * tw] = t
-    cv2.imwrite(os.path.join(out, f"{key}_maps.png"), mosaic)
+    _save_png(os.path.join(out, f"{key}_maps.png"), mosaic)
     over = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     for poly, _ in dets:
         cv2.polylines(over, [np.round(poly).astype(np.int32)], True, (0, 200, 0), 1)
     for poly in missed:
         cv2.polylines(over, [np.round(poly).astype(np.int32)], True, (0, 0, 255), 2)
-    cv2.imwrite(os.path.join(out, f"{key}_overlay.png"), over)
+    _save_png(os.path.join(out, f"{key}_overlay.png"), over)
+
+
+def _save_png(path, bgr):
+    import cv2
+
+    from textseg.fileio import atomic_write
+
+    ok, buf = cv2.imencode(".png", bgr)
+    if not ok:
+        raise OSError(f"{path}: could not encode the picture")
+    atomic_write(path, buf.tobytes())
 
 
 def run(args):
