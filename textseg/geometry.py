@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "order_clockwise", "polygon_area", "quad_areas", "is_valid_polygon", "shrink_polygon",
+    "order_clockwise", "clockwise_from_top_left", "polygon_area", "quad_areas", "is_valid_polygon", "shrink_polygon",
     "expand_polygon", "offset_polygon", "min_area_quad", "polygon_iou", "to_shapely",
     "clip_polygon", "bounding_boxes",
 ]
@@ -127,7 +127,7 @@ def offset_polygon(poly, distance, arc_tolerance=0.05):
     if len(p) < 3 or not np.all(np.isfinite(p)):
         return []
     if distance == 0:
-        return [_clockwise(p.astype(np.float32))] if abs(polygon_area(p)) > 0 else []
+        return [clockwise_from_top_left(p)] if abs(polygon_area(p)) > 0 else []
     pco = pyclipper.PyclipperOffset()
     pco.ArcTolerance = arc_tolerance * _CLIPPER_SCALE
     pco.AddPath(np.round(p * _CLIPPER_SCALE).astype(np.int64).tolist(),
@@ -136,7 +136,7 @@ def offset_polygon(poly, distance, arc_tolerance=0.05):
     for path in pco.Execute(float(distance) * _CLIPPER_SCALE):
         q = np.asarray(path, dtype=np.float64) / _CLIPPER_SCALE
         if len(q) >= 3 and abs(polygon_area(q)) > 0:
-            out.append(_clockwise(q.astype(np.float32)))
+            out.append(clockwise_from_top_left(q))
     return out
 
 
@@ -150,11 +150,14 @@ def expand_polygon(poly, distance):
     return offset_polygon(poly, abs(float(distance)))
 
 
-def _clockwise(p):
-    """Clockwise orientation, starting at the point nearest the top-left (least x + y)."""
+def clockwise_from_top_left(poly):
+    """A polygon (N, 2) as float32, clockwise in image coordinates (positive shoelace area),
+    starting at the point nearest the top-left (least x + y): the order every decoder
+    returns."""
+    p = np.asarray(poly)
     if polygon_area(p) < 0:
         p = p[::-1]
-    return np.roll(p, -int(np.argmin(p[:, 0] + p[:, 1])), axis=0).copy()
+    return np.roll(p, -int(np.argmin(p[:, 0] + p[:, 1])), axis=0).astype(np.float32)
 
 
 def min_area_quad(points):

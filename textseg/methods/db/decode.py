@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import pyclipper
 
-from textseg.geometry import order_clockwise
+from textseg.geometry import clockwise_from_top_left, order_clockwise
 
 from . import DECODE_DEFAULTS, HEAD_DEFAULTS
 
@@ -134,12 +134,6 @@ def _area(p):
     return 0.5 * float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1])
 
 
-def _clockwise_from_top_left(poly):
-    if _area(poly) < 0:
-        poly = poly[::-1]
-    return np.roll(poly, -int(np.argmin(poly[:, 0] + poly[:, 1])), axis=0).astype(np.float32)
-
-
 def _offset(pts, distance):
     """The largest piece of ``pts`` (N, 2) offset outwards by ``distance`` px with mitre
     joins (pyclipper on a 1/256 px grid; pyclipper's mitre limit 2), or None."""
@@ -169,7 +163,7 @@ def _polygon(contour, stride, opts):
     poly = cv2.approxPolyDP(poly.reshape(-1, 1, 2), eps, True).reshape(-1, 2)
     if len(poly) < 4 or min(cv2.minAreaRect(poly)[1]) < float(opts["min_size"]) + 2:
         return None
-    return _clockwise_from_top_left(poly.astype(np.float64))
+    return clockwise_from_top_left(poly)
 
 
 def decode(maps, cfg):

@@ -19,7 +19,7 @@ done for all quads at once.
 import cv2
 import numpy as np
 
-from ...geometry import order_clockwise
+from ...geometry import clockwise_from_top_left, order_clockwise
 from . import DECODE_DEFAULTS
 
 __all__ = ["decode", "paste_mask", "MAX_COORD"]
@@ -58,15 +58,6 @@ def _contour(binary, epsilon):
     return c.reshape(-1, 2).astype(np.float32)
 
 
-def _clockwise(p):
-    """Clockwise in image coordinates (positive shoelace area), from the point nearest the
-    top-left (least x + y). ``cv2.contourArea(oriented=True)`` has the library's sign."""
-    if cv2.contourArea(p, oriented=True) < 0:
-        p = p[::-1]
-    start = int(np.argmin(p[:, 0] + p[:, 1]))
-    return np.concatenate([p[start:], p[:start]]).astype(np.float32)
-
-
 def decode(maps, cfg):
     """List of (polygon float32 (N, 2), score) for one image's detections."""
     opts = _options(cfg)
@@ -91,7 +82,7 @@ def decode(maps, cfg):
             poly = _contour(binary, opts["approx_epsilon"]) + np.float32([x0, y0])
             if len(poly) < 3 or cv2.contourArea(poly) <= 0:
                 continue
-            polys.append(_clockwise(poly))
+            polys.append(clockwise_from_top_left(poly))
         else:
             contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             pts = np.concatenate(contours)  # same hull as all text pixels, far fewer points

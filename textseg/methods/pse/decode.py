@@ -24,7 +24,8 @@ Outputs are in network-input pixels, clockwise from the top-left point.
 import cv2
 import numpy as np
 
-from textseg.geometry import expand_polygon, order_clockwise, polygon_area
+from textseg.geometry import (clockwise_from_top_left, expand_polygon, order_clockwise,
+                              polygon_area)
 
 from . import DECODE_DEFAULTS, HEAD_DEFAULTS
 
@@ -198,13 +199,6 @@ def _to_input(points, stride):
     return np.asarray(points, np.float64) * stride + (stride - 1) / 2.0
 
 
-def _clockwise_from_top_left(poly):
-    if polygon_area(poly) < 0:
-        poly = poly[::-1]
-    start = int(np.argmin(poly[:, 0] + poly[:, 1]))
-    return np.roll(poly, -start, axis=0).astype(np.float32)
-
-
 def _quads(point_sets, stride):
     """Minimum-area rectangles of the point sets, moved out by half a map pixel less half
     an input pixel, in input coordinates: (quads (M, 4, 2), valid (M,))."""
@@ -245,7 +239,7 @@ def _polygon(labels, label, pts, stride, epsilon):
     poly = _to_input(poly, stride)
     if abs(polygon_area(poly)) <= 0:
         return None
-    return _clockwise_from_top_left(poly)
+    return clockwise_from_top_left(poly)
 
 
 def decode(maps, cfg):
