@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .geometry import split_detection
+
 __all__ = ["evaluate", "EvaluationError", "IOU_CONSTRAINT", "AREA_PRECISION_CONSTRAINT"]
 
 IOU_CONSTRAINT = 0.5
@@ -158,12 +160,6 @@ def _safe_inter(a, b):
         return a.buffer(0).intersection(b.buffer(0)).area
 
 
-def _split(det):
-    if isinstance(det, tuple) and len(det) == 2 and np.ndim(det[1]) == 0:
-        return det[0]
-    return det
-
-
 def _gt_fields(a):
     if hasattr(a, "polygon"):
         return a.polygon, bool(getattr(a, "ignore", False))
@@ -175,7 +171,7 @@ def evaluate_image(gt_anns, dets, key="", iou_constraint=IOU_CONSTRAINT,
     """Score one image; returns its per-image dict (see :func:`evaluate`)."""
     fields = [_gt_fields(a) for a in gt_anns]
     g = _Polys([f[0] for f in fields], key, "GT")
-    d = _Polys([_split(x) for x in dets], key, "detection")
+    d = _Polys([split_detection(x)[0] for x in dets], key, "detection")
     gt_dc = np.array([f[1] for f in fields], dtype=bool)
     ccw = d.signed2 < 0  # official: sum((x2-x1)*(y2+y1)) > 0  <=>  shoelace < 0
     if strict and ccw.any():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "order_clockwise", "clockwise_from_top_left", "polygon_area", "quad_areas", "is_valid_polygon", "shrink_polygon",
+    "order_clockwise", "clockwise_from_top_left", "split_detection", "polygon_area", "quad_areas", "is_valid_polygon", "shrink_polygon",
     "expand_polygon", "offset_polygon", "min_area_quad", "polygon_iou", "to_shapely",
     "clip_polygon", "bounding_boxes",
 ]
@@ -148,6 +148,13 @@ def shrink_polygon(poly, distance):
 def expand_polygon(poly, distance):
     """Move every edge outwards by ``distance`` pixels (round joins); list of polygons."""
     return offset_polygon(poly, abs(float(distance)))
+
+
+def split_detection(det):
+    """(polygon, score or None) of a detection given as a polygon or a (polygon, score) pair."""
+    if isinstance(det, tuple) and len(det) == 2 and np.ndim(det[1]) == 0:
+        return det[0], (None if det[1] is None else float(det[1]))
+    return det, None
 
 
 def clockwise_from_top_left(poly):

@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from .fileio import atomic_write
+from .geometry import split_detection
 
 __all__ = [
     "OutputExistsError", "to_json_dict", "write_json", "write_icdar_txt", "draw_overlay",
@@ -59,9 +60,8 @@ def _write(path, data, overwrite):
 
 
 def _split(det):
-    if isinstance(det, tuple) and len(det) == 2 and np.ndim(det[1]) == 0:
-        return np.asarray(det[0], dtype=np.float64).reshape(-1, 2), float(det[1])
-    return np.asarray(det, dtype=np.float64).reshape(-1, 2), None
+    poly, score = split_detection(det)
+    return np.asarray(poly, dtype=np.float64).reshape(-1, 2), score
 
 
 # ----------------------------------------------------------------------------- JSON

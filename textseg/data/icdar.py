@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..fileio import atomic_open
-from ..geometry import order_clockwise, polygon_area, to_shapely
+from ..geometry import order_clockwise, polygon_area, split_detection, to_shapely
 
 __all__ = [
     "Annotation", "GTFormatError", "DatasetReport", "read_gt", "parse_gt_text", "write_gt",
@@ -298,18 +298,12 @@ def write_gt(path, annotations):
         f.writelines(lines)
 
 
-def _split_detection(det):
-    if isinstance(det, tuple) and len(det) == 2 and np.ndim(det[1]) == 0:
-        return det[0], (None if det[1] is None else float(det[1]))
-    return det, None
-
-
 def write_results(path, detections, with_score=False):
     """Write a submission file ``res_img_N.txt``: one ``x1,y1,...,xn,yn[,score]`` line per
     detection (a polygon or a ``(polygon, score)`` pair), integer-rounded. Atomic."""
     lines = []
     for det in detections:
-        poly, score = _split_detection(det)
+        poly, score = split_detection(det)
         s = _points_str(poly)
         if with_score:
             s += f",{(1.0 if score is None else score):.6g}"
