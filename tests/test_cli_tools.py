@@ -89,6 +89,22 @@ def test_eval_model_mode_bad_checkpoint(tmp_path):
                    "not a PyTorch file")
 
 
+
+def test_eval_model_mode_ground_truth_rules_match_folder_mode(tmp_path, tiny_ckpt):
+    """A malformed GT line is an error naming file:line unless --lenient, as in folder mode."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "words").mkdir()
+    Image.fromarray(np.full((64, 96, 3), 255, np.uint8)).save(data / "images" / "img_1.png")
+    (data / "words" / "gt_img_1.txt").write_text("0,0,10,0,10,10,0,10,a\n1,2,3\n")
+    one_line_error(tool("eval.py", "--checkpoint", tiny_ckpt, "--data", data), "gt_img_1.txt:2:")
+    p = tool("eval.py", "--checkpoint", tiny_ckpt, "--data", data, "--lenient", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1])["gt_care"] == 1
+
+
 # ----------------------------------------------------------------------------- train
 
 def test_train_config_override_error(tmp_path):

@@ -16,12 +16,14 @@ def image_key(path):
 
 
 def evaluate_folder(detector, folder, level="word", max_images=None, progress=False,
-                    pred_dir=None):
+                    pred_dir=None, lenient=True, strict=False):
     """Detect on every image of ``folder`` that has ground truth and evaluate.
 
     Returns the evaluation dict (``precision``, ``recall``, ``hmean``, ...) with an added
     ``timing`` entry (seconds per page: load, preprocess, network, decode, total).
-    ``pred_dir`` additionally writes ``res_<key>.txt`` files there.
+    ``pred_dir`` additionally writes ``res_<key>.txt`` files there. ``lenient``: skip
+    malformed ground-truth lines (else they raise); ``strict``: counter-clockwise detections
+    raise, as the official script rejects them.
     """
     pairs = [(img, gt) for img, gt in icdar.find_pairs(folder, level=level) if gt is not None]
     if max_images:
@@ -45,12 +47,12 @@ def evaluate_folder(detector, folder, level="word", max_images=None, progress=Fa
         t2 = time.perf_counter()
         load_s += t1 - t0
         per_page.append(t2 - t0)
-        gts[key] = icdar.read_gt(gt_path, lenient=True)
+        gts[key] = icdar.read_gt(gt_path, lenient=lenient)
         preds[key] = dets
         if pred_dir:
             os.makedirs(pred_dir, exist_ok=True)
             icdar.write_results(os.path.join(pred_dir, f"res_{key}.txt"), dets, with_score=True)
-    result = evaluate(gts, preds)
+    result = evaluate(gts, preds, strict=strict)
     n = len(pairs)
     tm = {k: (detector.timings[k] - before.get(k, 0.0)) / n
           for k in ("preprocess", "network", "decode")}

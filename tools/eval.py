@@ -105,7 +105,8 @@ def run_model(args):
     if args.max_side:
         det.resize["max_side"] = args.max_side
     res = evaluate_folder(det, args.data, level=args.level, max_images=args.limit,
-                          progress=sys.stderr.isatty(), pred_dir=args.save_pred)
+                          progress=sys.stderr.isatty(), pred_dir=args.save_pred,
+                          lenient=args.lenient, strict=args.strict)
     t = res["timing"]
     print(f"seconds per page: median {t['median_page']:.3f}  (load {t['load']:.3f}, preprocess "
           f"{t['preprocess']:.3f}, network {t['network']:.3f}, decode {t['decode']:.3f})",
