@@ -142,8 +142,8 @@ def main(argv=None):
             if not _common.is_user_error(e):
                 raise
             if args.suite != "all":
-                _common.fail(str(e))
-            log(f"error: {name}: {e}")
+                _common.fail(_common.message(e))
+            log(f"error: {name}: {_common.message(e)}")
             failed.append(name)
             continue
         print(f"\n## {title}\n\n{report.describe_machine(machine)}\n\n{table}\n")

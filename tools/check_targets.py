@@ -174,7 +174,7 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - user errors in one line
         if not _common.is_user_error(e):
             raise
-        _common.fail(str(e))
+        _common.fail(_common.message(e))
 
 
 if __name__ == "__main__":

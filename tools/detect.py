@@ -135,7 +135,7 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - user errors in one line
         if not _common.is_user_error(e):
             raise
-        _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        _common.fail(_common.message(e))
 
     load_kw = {"dpi": args.dpi, "pages": args.pages, "password": args.password}
     if args.max_pixels:

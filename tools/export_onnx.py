@@ -71,7 +71,7 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - user errors in one line
         if not _common.is_user_error(e):
             raise
-        _common.fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        _common.fail(_common.message(e))
     except KeyboardInterrupt:
         _common.fail("interrupted", 130)
     shape = "x".join(map(str, report["static_hw"])) if report["static_hw"] else "any HxW"
