@@ -27,7 +27,6 @@ into /tmp/ref/x and run with ``PYTHONPATH=/tmp/ref/x``.
 """
 
 import json
-import time
 
 import cv2
 import numpy as np

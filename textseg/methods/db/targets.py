@@ -36,8 +36,8 @@ import numpy as np
 from textseg.geometry import annotation_polygons, shrink_polygon
 
 from . import HEAD_DEFAULTS, TARGET_DEFAULTS
+from ..raster import fill_each
 
-_SHIFT = 4            # fractional bits for cv2.fillPoly
 _CHUNK = 1 << 20      # box pixels per distance pass (bounds the temporary arrays)
 
 
@@ -65,18 +65,6 @@ def shrink_distance(poly, shrink_ratio):
 
 def _min_side(poly):
     return float(min(cv2.minAreaRect(np.asarray(poly, np.float32).reshape(-1, 2))[1]))
-
-
-def _fixed(poly, stride):
-    """Input pixels -> fillPoly points in map coordinates (pixel centres at integers)."""
-    m = (np.asarray(poly, np.float64) + 0.5) / stride - 0.5
-    return np.round(m * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
-
-
-def _fill(canvas, polys, value, stride):
-    # one call per polygon: fillPoly with several contours uses the even-odd rule
-    for p in polys:
-        cv2.fillPoly(canvas, [_fixed(p, stride)], value, lineType=cv2.LINE_8, shift=_SHIFT)
 
 
 def _edge_table(polys):
@@ -192,11 +180,11 @@ def build_targets(annotations, image_hw, cfg):
                 dists.append(d)
                 shrunk.extend(pieces)
                 continue
-        _fill(mask, [p], 0, stride)
-    _fill(prob, shrunk, 1, stride)
+        fill_each(mask, [p], 0, stride)
+    fill_each(prob, shrunk, 1, stride)
     close = border_maps(keep, dists, (h, w), stride)
     band = np.zeros((h, w), np.uint8)     # the dilation: inside, or within D of the border
-    _fill(band, keep, 1, stride)
+    fill_each(band, keep, 1, stride)
     band[close > 0] = 1
     thresh = lo + (hi - lo) * close
     f = np.float32

@@ -19,7 +19,7 @@ from . import DECODE_DEFAULTS, HEAD_DEFAULTS
 from .lanms import lanms
 from ...geometry import order_clockwise
 from .rbox import min_area_rects, restore_rbox
-from .targets import map_pixel_centres, to_map_coords
+from ..raster import map_pixel_centres, to_map_coords
 
 __all__ = ["decode", "lanms", "candidates", "box_scores", "MAX_COORD"]
 

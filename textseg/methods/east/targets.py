@@ -19,14 +19,13 @@ first, so a small box overlapping a large one keeps its pixels. numpy/cv2 only.
 
 import math
 
-import cv2
 import numpy as np
 
 from . import HEAD_DEFAULTS, TARGET_DEFAULTS
 from ...geometry import min_area_quad, order_clockwise
+from ..raster import fill_each, map_pixel_centres
 from .rbox import min_area_rects, shrink_quads
 
-_SHIFT = 4  # fractional bits for cv2.fillPoly
 
 
 def _options(cfg):
@@ -37,24 +36,6 @@ def _options(cfg):
     if head["geometry"] not in ("rbox", "quad"):
         raise ValueError(f"EAST geometry must be 'rbox' or 'quad', got {head['geometry']!r}")
     return head, opts, stride
-
-
-def to_map_coords(points, stride):
-    """Network-input pixel coordinates -> map coordinates (map pixel centres at integers)."""
-    return (np.asarray(points, dtype=np.float64) + 0.5) / stride - 0.5
-
-
-def map_pixel_centres(xs, ys, stride):
-    """Network-input coordinates of map pixels (columns xs, rows ys)."""
-    return np.stack([(xs + 0.5) * stride - 0.5, (ys + 0.5) * stride - 0.5], axis=1)
-
-
-def fill_quads(canvas, quads, values, stride):
-    """Rasterise quads (K, 4, 2) in input pixels onto a map with cv2.fillPoly, in order."""
-    pts = np.round(to_map_coords(quads, stride) * (1 << _SHIFT)).astype(np.int32)
-    for quad, value in zip(pts, values):
-        cv2.fillPoly(canvas, [quad], value, lineType=cv2.LINE_8, shift=_SHIFT)
-    return canvas
 
 
 def _annotation_quads(annotations):
@@ -85,11 +66,11 @@ def build_targets(annotations, image_hw, cfg):
     quads, ignore = _annotation_quads(annotations)
     centre, theta, rw, rh = min_area_rects(quads)
     ignore = ignore | (np.minimum(rw, rh) < float(opts["min_text_size"]))
-    fill_quads(mask, quads[ignore], [0] * int(ignore.sum()), stride)
+    fill_each(mask, quads[ignore], 0, stride)
 
     keep = np.nonzero(~ignore)[0]
     keep = keep[np.argsort(-rw[keep] * rh[keep], kind="stable")]  # small boxes paint last
-    index = fill_quads(np.zeros((h, w), np.int32), shrink_quads(quads[keep], opts["shrink_ratio"]),
+    index = fill_each(np.zeros((h, w), np.int32), shrink_quads(quads[keep], opts["shrink_ratio"]),
                        (keep + 1).tolist(), stride)
     ys, xs = np.nonzero(index)
     k = index[ys, xs] - 1

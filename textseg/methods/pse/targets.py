@@ -32,14 +32,13 @@ by one. numpy/cv2/pyclipper only (runs in DataLoader workers).
 
 import math
 
-import cv2
 import numpy as np
 
 from textseg.geometry import annotation_polygons, bounding_boxes, shrink_polygon
 
 from . import HEAD_DEFAULTS, TARGET_DEFAULTS
+from ..raster import fill_together
 
-_SHIFT = 4  # fractional bits for cv2.fillPoly
 
 
 def _options(cfg):
@@ -86,15 +85,6 @@ def kernel_polygons(poly, scales, max_offset, extra=0.0):
     return out
 
 
-def to_map_coords(points, stride):
-    """Network-input pixel coordinates -> map coordinates (map pixel centres at integers)."""
-    return (np.asarray(points, dtype=np.float64) + 0.5) / stride - 0.5
-
-
-def _fixed(poly, stride):
-    return np.round(to_map_coords(poly, stride) * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
-
-
 def _overlapping(polys):
     """Boolean (M,): polygon i's bounding box overlaps another polygon's."""
     box = bounding_boxes(polys)
@@ -109,12 +99,9 @@ def _overlapping(polys):
 def fill_polygons(canvas, groups, solo, value, stride):
     """Rasterise a list of polygon groups (each a list of (K, 2) arrays in input pixels):
     all groups not flagged ``solo`` in one fillPoly call, the others one by one."""
-    batch = [_fixed(p, stride) for g, s in zip(groups, solo) if not s for p in g]
-    if batch:
-        cv2.fillPoly(canvas, batch, value, lineType=cv2.LINE_8, shift=_SHIFT)
+    fill_together(canvas, [p for g, s in zip(groups, solo) if not s for p in g], value, stride)
     for g in (g for g, s in zip(groups, solo) if s):
-        cv2.fillPoly(canvas, [_fixed(p, stride) for p in g], value, lineType=cv2.LINE_8,
-                     shift=_SHIFT)
+        fill_together(canvas, g, value, stride)  # a split kernel's pieces never overlap
     return canvas
 
 
