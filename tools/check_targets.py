@@ -69,6 +69,8 @@ def save_pictures(out, key, image, maps, dets, missed):
     """<key>_maps.png: every channel of every map; <key>_overlay.png: image + polygons."""
     import cv2
 
+    from textseg.output import draw_overlay
+
     tiles = []
     for name, arr in maps.items():
         arr = np.asarray(arr)
@@ -86,12 +88,9 @@ def save_pictures(out, key, image, maps, dets, missed):
         r, c = divmod(i, cols)
         mosaic[r * th:(r + 1) * th, c * tw:(c + 1) * tw] = t
     _save_png(os.path.join(out, f"{key}_maps.png"), mosaic)
-    over = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    for poly, _ in dets:
-        cv2.polylines(over, [np.round(poly).astype(np.int32)], True, (0, 200, 0), 1)
-    for poly in missed:
-        cv2.polylines(over, [np.round(poly).astype(np.int32)], True, (0, 0, 255), 2)
-    _save_png(os.path.join(out, f"{key}_overlay.png"), over)
+    over = draw_overlay(image, [np.asarray(p) for p, _ in dets], (0, 200, 0), 1)
+    over = draw_overlay(over, [np.asarray(p) for p in missed], (255, 0, 0), 2)
+    _save_png(os.path.join(out, f"{key}_overlay.png"), cv2.cvtColor(over, cv2.COLOR_RGB2BGR))
 
 
 def _save_png(path, bgr):

@@ -27,15 +27,14 @@ def parse_args(argv):
 
 def draw(image, annotations, thickness=1):
     """RGB image with care polygons in green and don't-care ones in red (a copy)."""
-    import cv2
     import numpy as np
 
-    out = image.copy()
-    for a in annotations:
-        colour = (230, 0, 0) if a.ignore else (0, 200, 0)
-        pts = np.round(np.asarray(a.polygon, np.float64)).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(out, [pts], True, colour, thickness, cv2.LINE_AA)
-    return out
+    from textseg.output import draw_overlay
+
+    out = draw_overlay(image, [np.asarray(a.polygon) for a in annotations if not a.ignore],
+                       (0, 200, 0), thickness)
+    return draw_overlay(out, [np.asarray(a.polygon) for a in annotations if a.ignore],
+                        (230, 0, 0), thickness)
 
 
 def main(argv=None):
