@@ -11,7 +11,7 @@ from textseg.data.icdar import Annotation
 from textseg.methods.east import DECODE_DEFAULTS
 from textseg.methods.east.decode import candidates, decode, lanms
 from textseg.methods.east.lanms import quad_iou
-from textseg.methods.east.rbox import rect_corners
+from textseg.geometry import rect_corners
 from textseg.methods.east.targets import build_targets, targets_to_maps
 
 

@@ -167,6 +167,30 @@ def clockwise_from_top_left(poly):
     return np.roll(p, -int(np.argmin(p[:, 0] + p[:, 1])), axis=0).astype(np.float32)
 
 
+def rect_corners(centre, theta, w, h):
+    """Corners (N, 4, 2) of rotated rectangles (centres (N, 2), angles (N,) in radians,
+    widths and heights (N,)): top-left, top-right, bottom-right, bottom-left in the
+    rectangle's own frame."""
+    centre = np.asarray(centre, np.float64)
+    u = np.stack([np.cos(theta), np.sin(theta)], axis=-1)
+    v = np.stack([-np.sin(theta), np.cos(theta)], axis=-1)
+    hu, hv = u * (np.asarray(w) / 2)[:, None], v * (np.asarray(h) / 2)[:, None]
+    return np.stack([centre - hu - hv, centre + hu - hv, centre + hu + hv, centre - hu + hv], axis=1)
+
+
+def rotated_rects(point_sets):
+    """cv2.minAreaRect of each (N, 2) point set (or contour): centres (M, 2), sizes (M, 2)
+    (width, height) and angles (M,) in radians, float64. The corners are
+    ``rect_corners(centre, theta, size[:, 0], size[:, 1])``."""
+    import cv2
+
+    rects = [cv2.minAreaRect(np.asarray(p, np.float32).reshape(-1, 1, 2)) for p in point_sets]
+    centre = np.array([r[0] for r in rects], np.float64).reshape(-1, 2)
+    size = np.array([r[1] for r in rects], np.float64).reshape(-1, 2)
+    theta = np.deg2rad(np.array([r[2] for r in rects], np.float64).reshape(-1))
+    return centre, size, theta
+
+
 def min_area_quad(points):
     """Smallest rotated rectangle around (N >= 1, 2) points as an ordered (4, 2) float32 quad."""
     import cv2

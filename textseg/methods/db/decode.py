@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import pyclipper
 
-from textseg.geometry import clockwise_from_top_left, order_clockwise
+from textseg.geometry import clockwise_from_top_left, order_clockwise, rect_corners, rotated_rects
 
 from . import DECODE_DEFAULTS, HEAD_DEFAULTS
 
@@ -93,15 +93,6 @@ def region_scores(bitmap, prob, contours):
     return np.clip(means, 0.0, 1.0).astype(np.float32), area[ids]
 
 
-def _rectangles(contours):
-    """Minimum-area rectangles: centres (M, 2), sizes (M, 2), angles (M,) in degrees."""
-    rects = [cv2.minAreaRect(c) for c in contours]
-    centre = np.array([r[0] for r in rects], np.float64).reshape(-1, 2)
-    size = np.array([r[1] for r in rects], np.float64).reshape(-1, 2)
-    angle = np.array([r[2] for r in rects], np.float64).reshape(-1)
-    return centre, size, angle
-
-
 def _thickness_from_area(size, areas):
     """Rectangles' shorter sides re-estimated from the regions' pixel counts.
 
@@ -118,14 +109,6 @@ def _thickness_from_area(size, areas):
     est = np.clip(areas / (length + 1.0) - 1.0, 0.0, thick)
     size[rows, 1 - long_ax] = est
     return size
-
-
-def _corners(centre, size, angle):
-    """(M, 4, 2) corners of rotated rectangles (cv2.minAreaRect's convention)."""
-    t = np.deg2rad(angle)
-    u = np.stack([np.cos(t), np.sin(t)], axis=1) * (size[:, :1] / 2)   # along the width
-    v = np.stack([-np.sin(t), np.cos(t)], axis=1) * (size[:, 1:] / 2)  # along the height
-    return np.stack([centre - u - v, centre + u - v, centre + u + v, centre - u + v], axis=1)
 
 
 def _area(p):
@@ -180,7 +163,7 @@ def decode(maps, cfg):
     contours, scores, areas = regions(np.ascontiguousarray(prob), float(opts["thresh"]))
     if not contours:
         return []
-    centre, rect, angle = _rectangles(contours)
+    centre, rect, theta = rotated_rects(contours)
     min_size = float(opts["min_size"])
     keep = (((rect.min(axis=1) + (1.0 - 1.0 / stride)) * stride >= min_size)
             & (scores >= float(opts["box_thresh"])))
@@ -203,5 +186,5 @@ def decode(maps, cfg):
     idx, size = idx[ok], size[ok]
     if not len(idx):
         return []
-    quads = order_clockwise(_corners(centre[idx], size, angle[idx]))
+    quads = order_clockwise(rect_corners(centre[idx], theta[idx], size[:, 0], size[:, 1]))
     return [(q, float(s)) for q, s in zip(quads, scores[idx])]

@@ -34,14 +34,6 @@ def min_area_rects(quads):
     return centre, theta, w[rows, best], h[rows, best]
 
 
-def rect_corners(centre, theta, w, h):
-    """Corners (N, 4, 2) of rectangles: top-left, top-right, bottom-right, bottom-left."""
-    u = np.stack([np.cos(theta), np.sin(theta)], axis=-1)
-    v = np.stack([-np.sin(theta), np.cos(theta)], axis=-1)
-    hu, hv = u * (w / 2)[:, None], v * (h / 2)[:, None]
-    return np.stack([centre - hu - hv, centre + hu - hv, centre + hu + hv, centre - hu + hv], axis=1)
-
-
 def restore_rbox(points, dist, theta):
     """Rectangles from points (N, 2) and their distances (N, 4) to the top, right, bottom
     and left edges at angle theta (N,): corners (N, 4, 2) clockwise from the top-left."""

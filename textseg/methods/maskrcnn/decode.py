@@ -12,14 +12,14 @@
    masks with fewer than ``min_area`` text pixels are dropped.
 
 Polygons are clockwise from the top-left, in network-input pixels; the score is the
-detection's. The per-instance work is a few small OpenCV calls; boxPoints ordering is
+detection's. The per-instance work is a few small OpenCV calls; corners and their ordering are
 done for all quads at once.
 """
 
 import cv2
 import numpy as np
 
-from ...geometry import clockwise_from_top_left, order_clockwise
+from ...geometry import clockwise_from_top_left, order_clockwise, rect_corners
 from . import DECODE_DEFAULTS
 
 __all__ = ["decode", "paste_mask", "MAX_COORD"]
@@ -89,10 +89,11 @@ def decode(maps, cfg):
             (cx, cy), (w, h), a = cv2.minAreaRect(pts)
             if w <= 0 or h <= 0:
                 continue
-            rects.append(((cx + x0, cy + y0), (w, h), a))
+            rects.append((cx + x0, cy + y0, w, h, a))
         kept.append(float(scores[i]))
     if not opts["polygon"]:
         if not rects:
             return []
-        polys = order_clockwise(np.stack([cv2.boxPoints(r) for r in rects]))
+        r = np.array(rects, np.float64)
+        polys = order_clockwise(rect_corners(r[:, :2], np.deg2rad(r[:, 4]), r[:, 2], r[:, 3]))
     return [(np.asarray(p, np.float32), s) for p, s in zip(polys, kept)]

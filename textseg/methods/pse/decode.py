@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from textseg.geometry import (clockwise_from_top_left, expand_polygon, order_clockwise,
-                              polygon_area)
+                              polygon_area, rect_corners, rotated_rects)
 
 from . import DECODE_DEFAULTS, HEAD_DEFAULTS
 
@@ -174,8 +174,10 @@ def regions(labels, score, min_area=0.0, box_thresh=0.0):
     another label; enough for hulls, rectangles and bounding boxes)."""
     n = int(labels.max()) + 1 if labels.size else 1
     flat = labels.reshape(-1)
-    areas = np.bincount(flat, minlength=n)
-    means = np.bincount(flat, weights=score.reshape(-1), minlength=n) / np.maximum(areas, 1)
+    text = np.flatnonzero(flat)  # the background (label 0) is most of a page: skip it
+    lab = flat[text]
+    areas = np.bincount(lab, minlength=n)
+    means = np.bincount(lab, weights=score.reshape(-1)[text], minlength=n) / np.maximum(areas, 1)
     keep = (areas >= min_area) & (means >= box_thresh)
     keep[0] = False
     ids = np.nonzero(keep)[0]
@@ -202,17 +204,12 @@ def _to_input(points, stride):
 def _quads(point_sets, stride):
     """Minimum-area rectangles of the point sets, moved out by half a map pixel less half
     an input pixel, in input coordinates: (quads (M, 4, 2), valid (M,))."""
-    grow = 1.0 - 1.0 / stride
-    boxes, valid = [], []
-    for pts in point_sets:
-        (cx, cy), (w, h), angle = cv2.minAreaRect(pts)
-        w, h = w + grow, h + grow
-        valid.append(w > 0 and h > 0)
-        boxes.append(cv2.boxPoints(((cx, cy), (w, h), angle)))
-    if not boxes:
+    if not len(point_sets):
         return np.zeros((0, 4, 2), np.float32), np.zeros(0, bool)
-    quads = order_clockwise(_to_input(np.stack(boxes), stride))
-    return quads, np.array(valid)
+    centre, size, theta = rotated_rects(point_sets)
+    size = size + (1.0 - 1.0 / stride)
+    quads = rect_corners(centre, theta, size[:, 0], size[:, 1])
+    return order_clockwise(_to_input(quads, stride)), (size > 0).all(axis=1)
 
 
 def _polygon(labels, label, pts, stride, epsilon):
