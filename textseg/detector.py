@@ -247,15 +247,14 @@ class Detector:
 
 def rescale(dets, sy, sx, hw):
     """Polygons from network-input pixels to image pixels, clipped to the image."""
+    if not dets:
+        return []
     h, w = hw
-    out = []
-    scale = np.array([sx, sy], np.float32)
-    for poly, score in dets:
-        p = np.asarray(poly, np.float32) * scale
-        p[:, 0] = np.clip(p[:, 0], 0, w - 1)
-        p[:, 1] = np.clip(p[:, 1], 0, h - 1)
-        out.append((p, float(score)))
-    return out
+    polys = [np.asarray(poly, np.float32).reshape(-1, 2) for poly, _ in dets]
+    pts = np.concatenate(polys) * np.array([sx, sy], np.float32)
+    np.clip(pts, 0, np.array([w - 1, h - 1], np.float32), out=pts)
+    pieces = np.split(pts, np.cumsum([len(p) for p in polys])[:-1])
+    return [(p, float(score)) for p, (_, score) in zip(pieces, dets)]
 
 
 def _as_rgb(image):
