@@ -82,6 +82,33 @@ def test_parity_every_trunk_and_method(tmp_path, trunk, method):
         i for n in proto.graph.node for i in n.input}, "unused initializers left"
 
 
+def test_maskrcnn_exports_with_dynamic_size_and_parity(tmp_path):
+    """Instance outputs (boxes, scores, masks) go through export_onnx whole, not cropped as
+    maps are (a 640 px page once came back with 160 of its 1,000 detection slots)."""
+    torch.manual_seed(0)
+    cfg = tiny_config("maskrcnn", "fpn", model__head__fc_dim=32, model__head__mask_channels=8,
+                      model__head__detections_per_image=300, model__head__rpn_post_nms_topk=400)
+    model = build_model(cfg).eval()
+    with torch.no_grad():  # confident text scores and full masks: decoding finds instances
+        model.head.box_head.cls.bias.copy_(torch.tensor([-2.0, 2.0]))
+        model.head.mask_head.logits.weight.mul_(0.01)
+        model.head.mask_head.logits.bias.fill_(3.0)
+    report = export(model, cfg, tmp_path / "m.onnx", check_sides=(320, 200))
+    rows = report["parity"]
+    assert len(rows) == 3 and sum(r["polygons"] for r in rows) > 0
+    for r in rows:
+        assert r["polygons"] == r["onnx_polygons"] and r["max_px"] <= 1.0
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    for hw in ((320, 256), (200, 136)):  # dynamic: every size gives every detection slot
+        boxes, scores, masks = sess.run(None, {"image": np.zeros((1, 3) + hw, np.float32)})
+        assert boxes.shape == (1, 300, 4) and scores.shape == (1, 300)
+        assert masks.shape == (1, 300, 28, 28)
+    det = Detector.from_onnx(str(tmp_path / "m.onnx"))
+    assert det.method == "maskrcnn"
+    polys = det(PAGE)
+    assert polys and all(np.asarray(p).shape == (4, 2) for p, _ in polys)
+
+
 def test_metadata_round_trip(east_fpn):
     model, cfg, path, _ = east_fpn
     proto = onnx.load(path)

@@ -140,18 +140,23 @@ def _resolve(model, cfg):
 
 
 class _Graph(nn.Module):
-    """What is traced: pad to a multiple of 32 (always, so any size works), run, crop."""
+    """What is traced: pad to a multiple of 32 (always, so any size works), run, crop the
+    maps to the input (instance outputs, boxes (N, D, 4), scores (N, D) and masks
+    (N, D, M, M), are not maps and stay whole)."""
 
     def __init__(self, model):
         super().__init__()
         self.m = model
         self.names = tuple(model.head.output_names)
         self.stride = int(model.head.stride)
+        self.maps = getattr(model, "output_kind", "maps") == "maps"
 
     def forward(self, x):
         h, w = x.shape[-2:]  # traced as tensors: the pad and the crop stay dynamic
         x = F.pad(x, (0, (-w) % PAD_MULTIPLE, 0, (-h) % PAD_MULTIPLE))
         maps = self.m(x)
+        if not self.maps:
+            return tuple(maps[k] for k in self.names)
         s = self.stride
         oh, ow = (h + s - 1) // s, (w + s - 1) // s
         return tuple(maps[k][..., :oh, :ow] for k in self.names)
@@ -169,8 +174,9 @@ def trace_to_onnx(model, opset=MIN_OPSET, fp16=False, static_hw=None):
     axes = {INPUT_NAME: {0: "batch"}, **{n: {0: "batch"} for n in names}}
     if static_hw is None:
         axes[INPUT_NAME].update({2: "height", 3: "width"})
-        for n in names:
-            axes[n].update({2: "map_height", 3: "map_width"})
+        if graph.maps:  # instance outputs have a fixed number of detections and mask size
+            for n in names:
+                axes[n].update({2: "map_height", 3: "map_width"})
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings(), torch.no_grad():
@@ -294,9 +300,13 @@ def check_parity(model, cfg, onnx_bytes, fp16=False, static_hw=None, image=None,
             if not err <= map_tol:  # also catches NaN
                 raise ExportError(f"parity ({case}): map {k!r} differs by {err:.3g} "
                                   f"(relative, {precision} tolerance {map_tol:g})")
-        s = ref.decode_cfg["stride"]
-        hh, ww = -(-nh // s), -(-nw // s)
-        dets = [ref.decoder({k: v[0, :, :hh, :ww] for k, v in maps.items()}, ref.decode_cfg)
+        if ref.output_kind == "maps":  # the image's part of the maps
+            s = ref.decode_cfg["stride"]
+            hh, ww = -(-nh // s), -(-nw // s)
+            crop = (slice(None), slice(None, hh), slice(None, ww))
+        else:  # instances: boxes, scores and masks of the whole input
+            crop = ()
+        dets = [ref.decoder({k: v[0][crop] for k, v in maps.items()}, ref.decode_cfg)
                 for maps in (maps_t, maps_o)]
         res = match_detections(dets[0], dets[1], px_tol)
         row.update(polygons=len(dets[0]), onnx_polygons=len(dets[1]), max_px=res["max_dist"])
