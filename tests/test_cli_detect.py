@@ -287,6 +287,19 @@ def test_threshold_and_decode_options_reach_the_default_models_decoder(tmp_path)
     assert p.returncode == 2 and "box_threshold" in p.stderr and "box_thresh" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 
+    # --config: a config file's infer section for the same method replaces the model's
+    cfg = tmp_path / "strict.yaml"
+    cfg.write_text("model: {head: {method: pse}}\n"
+                   "infer: {resize: {policy: document, max_side: 2048, upscale_to: 2000},\n"
+                   "        decode: {box_thresh: 0.95}}\n")
+    assert count("--config", cfg) == strict
+    other = tmp_path / "east.yaml"
+    other.write_text("model: {head: {method: east}}\n")
+    for bad in (other, tmp_path / "missing.yaml"):
+        p = detect(img, "--config", bad)
+        assert p.returncode == 2 and str(bad) in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1
+
 
 def test_malformed_pages_spec_stops_the_run_once(tmp_path):
     img = _save(tmp_path / "a.png", Image.fromarray(PIXELS))

@@ -180,6 +180,20 @@ class Detector:
             torch.set_num_threads(int(threads))
         return cls.from_checkpoint(path, device=device, **kw)
 
+    def use_infer_config(self, path):
+        """Take the ``infer`` section (resize policy, decoder settings) of the config file
+        ``path`` in place of the model's own. The file must be for the model's method."""
+        from .config import ConfigError, load_config
+
+        other = load_config(path)
+        method = other["model"]["head"]["method"]
+        if method != self.method:
+            raise ConfigError(f"{path}: is a config for method {method!r}, the model is "
+                              f"{self.method!r}")
+        self.resize = dict(other["infer"]["resize"])
+        self.decode_cfg = decode_config({**self.cfg, "infer": other["infer"]})
+        return self
+
     # -- preprocessing
     def input_size(self, h, w):
         """Network input size (before padding) for an image of h x w."""

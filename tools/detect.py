@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Find text in images, scans and PDFs.
 
-    python tools/detect.py INPUT... [--out DIR] [--model PATH] [--level word|line]
-        [--format json,txt,overlay] [--dpi 200] [--pages 1-3] [--max-side N]
+    python tools/detect.py INPUT... [--out DIR] [--model PATH] [--config CFG]
+        [--level word|line] [--format json,txt,overlay] [--dpi 200] [--pages 1-3]
+        [--max-side N] [--threshold T] [--decode KEY=VALUE]
 
 INPUT: image files (jpg, png, bmp, tiff incl. multi-page, webp), PDFs, folders, globs.
 With no --out, prints one JSON object per page to stdout.
@@ -27,6 +28,9 @@ def parse_args(argv):
     ap.add_argument("--model", metavar="PATH",
                     help="checkpoint (.pt) or ONNX file (default: the shipped document model)")
     ap.add_argument("--checkpoint", metavar="PATH", help="same as --model (checkpoint)")
+    ap.add_argument("--config", metavar="CFG",
+                    help="YAML whose infer section (resize policy, decoder settings) replaces "
+                         "the model's; --threshold, --decode and --max-side still apply on top")
     ap.add_argument("--level", choices=["word", "line"], default="word")
     ap.add_argument("--format", default="json,txt,overlay",
                     help="comma-separated outputs: json, txt (ICDAR res_*.txt), overlay")
@@ -96,6 +100,8 @@ def load_detector(args):
             det = Detector.from_checkpoint(path, device=args.device)
     else:
         det = Detector.default(device=args.device, threads=args.threads)
+    if args.config:
+        det.use_infer_config(args.config)
     det.decode_cfg.update(decode_overrides(args, det.method))
     det.resize.update(resize)
     if args.threads and det.backend.name == "torch":

@@ -97,11 +97,7 @@ def run_model(args):
     else:
         det = Detector.from_file(args.model, device=args.device)
     if args.config:
-        from textseg.config import load_config
-
-        infer = load_config(args.config)["infer"]
-        det.resize.update(infer["resize"])
-        det.decode_cfg.update(infer["decode"])
+        det.use_infer_config(args.config)
     if args.max_side:
         det.resize["max_side"] = args.max_side
     res = evaluate_folder(det, args.data, level=args.level, max_images=args.limit,
