@@ -105,6 +105,26 @@ def test_eval_model_mode_ground_truth_rules_match_folder_mode(tmp_path, tiny_ckp
     assert json.loads(p.stdout.strip().splitlines()[-1])["gt_care"] == 1
 
 
+def test_eval_and_detector_take_a_configs_infer_section(tmp_path, tiny_ckpt):
+    from textseg.config import ConfigError
+    from textseg.detector import Detector
+
+    det = Detector.from_checkpoint(str(tiny_ckpt))
+    stride = det.decode_cfg["stride"]
+    cfg = tmp_path / "strict.yaml"
+    cfg.write_text("model: {head: {method: pse}}\n"
+                   "infer: {resize: {policy: fixed, long_side: 320}, decode: {box_thresh: 0.95}}\n")
+    det.use_infer_config(str(cfg))
+    assert det.decode_cfg["box_thresh"] == 0.95 and det.decode_cfg["stride"] == stride
+    assert det.resize["policy"] == "fixed" and det.input_size(640, 480) == (320, 240)
+    with pytest.raises(ConfigError, match="method 'east'"):
+        det.use_infer_config(EAST)
+    data = tmp_path / "data"
+    data.mkdir()
+    one_line_error(tool("eval.py", "--checkpoint", tiny_ckpt, "--data", data, "--config", EAST),
+                   "east_fpn_r50.yaml", "method 'east'")
+
+
 # ----------------------------------------------------------------------------- train
 
 def test_train_config_override_error(tmp_path):
