@@ -103,7 +103,8 @@ class Detector:
         return cls(cfg, TorchBackend(model, device), **kw)
 
     @classmethod
-    def from_checkpoint(cls, path, device="cpu", **kw):
+    def from_checkpoint(cls, path, device="cpu", threads=None, **kw):
+        """``threads``: CPU threads of torch (process-wide: torch has no per-model setting)."""
         from .checkpoint import CheckpointError, load_checkpoint, load_weights
         from .config import ConfigError, load_config
         from .model import build_model
@@ -116,6 +117,10 @@ class Detector:
                                   f"valid here: {e}") from None
         model = build_model(cfg, load_pretrained=False)  # weights come from the checkpoint
         load_weights(model, ckpt["model"], path)
+        if threads:
+            import torch
+
+            torch.set_num_threads(int(threads))
         kw.setdefault("name", os.path.basename(path))
         return cls(cfg, TorchBackend(model, device), **kw)
 
@@ -154,11 +159,11 @@ class Detector:
         return cls(cfg, OnnxBackend(sess), **kw)
 
     @classmethod
-    def from_file(cls, path, device="cpu", **kw):
-        """A ``.onnx`` file or a checkpoint, by extension."""
+    def from_file(cls, path, device="cpu", threads=None, **kw):
+        """A ``.onnx`` file or a checkpoint, by extension. ``threads``: CPU threads."""
         if str(path).lower().endswith(".onnx"):
-            return cls.from_onnx(path, **kw)
-        return cls.from_checkpoint(path, device=device, **kw)
+            return cls.from_onnx(path, threads=threads, **kw)
+        return cls.from_checkpoint(path, device=device, threads=threads, **kw)
 
     @classmethod
     def default(cls, device="cpu", threads=None, **kw):
@@ -174,11 +179,7 @@ class Detector:
             providers = (["CUDAExecutionProvider", "CPUExecutionProvider"]
                          if str(device).startswith("cuda") else None)
             return cls.from_onnx(path, providers=providers, threads=threads, **kw)
-        if threads:
-            import torch
-
-            torch.set_num_threads(int(threads))
-        return cls.from_checkpoint(path, device=device, **kw)
+        return cls.from_checkpoint(path, device=device, threads=threads, **kw)
 
     def use_infer_config(self, path):
         """Take the ``infer`` section (resize policy, decoder settings) of the config file

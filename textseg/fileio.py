@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 
 __all__ = ["atomic_open", "atomic_write", "ensure_writable_dir", "OutputDirError"]
+
+
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 class OutputDirError(OSError):
@@ -43,9 +47,19 @@ def atomic_open(path, mode="wb", encoding=None, newline=None):
     folder = os.path.dirname(os.path.abspath(path))
     if exclusive and os.path.lexists(path):
         raise FileExistsError(17, "file exists", path)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path)[:100] + ".", suffix=".tmp",
-                               dir=folder)
+    prefix = os.path.join(folder, "." + os.path.basename(path)[:100] + ".")
+    tmp = None
     try:
+        # the name is known before the file exists, so an interrupt (Ctrl-C, SIGTERM) at
+        # any point after this still finds it to delete (tempfile.mkstemp returns it only
+        # once the file is made, and a signal landing in between would leave it behind)
+        while True:
+            tmp = prefix + secrets.token_hex(6) + ".tmp"
+            try:
+                fd = os.open(tmp, _CREATE_NEW, 0o600)
+                break
+            except FileExistsError:  # another writer's name: never ours to delete
+                tmp = None
         if binary:
             f = os.fdopen(fd, "wb")
         else:
@@ -70,8 +84,9 @@ def atomic_open(path, mode="wb", encoding=None, newline=None):
         else:
             os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
 
 

@@ -92,22 +92,15 @@ def load_detector(args):
     from textseg.detector import Detector
 
     path = args.model or args.checkpoint
-    resize = {"max_side": args.max_side} if args.max_side else {}
     if path:
-        if path.lower().endswith(".onnx"):
-            det = Detector.from_onnx(path, threads=args.threads)
-        else:
-            det = Detector.from_checkpoint(path, device=args.device)
+        det = Detector.from_file(path, device=args.device, threads=args.threads)
     else:
         det = Detector.default(device=args.device, threads=args.threads)
     if args.config:
         det.use_infer_config(args.config)
     det.decode_cfg.update(decode_overrides(args, det.method))
-    det.resize.update(resize)
-    if args.threads and det.backend.name == "torch":
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.max_side:
+        det.resize["max_side"] = args.max_side
     return det
 
 
