@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "order_clockwise", "clockwise_from_top_left", "split_detection", "polygon_area", "quad_areas", "is_valid_polygon", "shrink_polygon",
-    "expand_polygon", "offset_polygon", "min_area_quad", "polygon_iou", "to_shapely",
+    "order_clockwise", "clockwise_from_top_left", "split_detection", "polygon_area",
+    "quad_areas", "is_valid_polygon", "shrink_polygon", "expand_polygon", "offset_polygon",
+    "min_area_quad", "rect_corners", "rotated_rects", "polygon_iou", "to_shapely",
     "clip_polygon", "bounding_boxes",
 ]
 
