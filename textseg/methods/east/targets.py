@@ -27,7 +27,6 @@ from ..raster import fill_each, map_pixel_centres
 from .rbox import min_area_rects, shrink_quads
 
 
-
 def _options(cfg):
     cfg = dict(cfg or {})
     head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
@@ -71,7 +70,7 @@ def build_targets(annotations, image_hw, cfg):
     keep = np.nonzero(~ignore)[0]
     keep = keep[np.argsort(-rw[keep] * rh[keep], kind="stable")]  # small boxes paint last
     index = fill_each(np.zeros((h, w), np.int32), shrink_quads(quads[keep], opts["shrink_ratio"]),
-                       (keep + 1).tolist(), stride)
+                      (keep + 1).tolist(), stride)
     ys, xs = np.nonzero(index)
     k = index[ys, xs] - 1
     p = map_pixel_centres(xs, ys, stride)

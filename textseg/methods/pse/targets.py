@@ -40,7 +40,6 @@ from . import HEAD_DEFAULTS, TARGET_DEFAULTS
 from ..raster import fill_together
 
 
-
 def _options(cfg):
     cfg = dict(cfg or {})
     head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
