@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from textseg.data.lines import LINE_DEFAULTS, group_lines
+from textseg.layout.lines import LINE_DEFAULTS, group_lines
 from textseg.geometry import order_clockwise, polygon_area
 
 H = 20.0  # word height in the hand-made pages

@@ -7,7 +7,7 @@ import pytest
 
 from textseg.data import synth
 from textseg.data.icdar import find_pairs, read_gt
-from textseg.data.synth_render import Word
+from textseg.data.synth.render import Word
 from textseg.geometry import order_clockwise, polygon_area
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -247,7 +247,7 @@ class Detector:
             dets = self.decoder(one, self.decode_cfg)
             dets = rescale(dets, im.shape[0] / nh, im.shape[1] / nw, im.shape[:2])
             if level == "line":
-                from .data.lines import group_lines
+                from .layout.lines import group_lines
 
                 dets = group_lines(dets)
             results.append(dets)

@@ -2,7 +2,7 @@
 
 None of these is labelled: they are there so the detector learns that rules, shapes,
 halftone, scribbles and stamp rings are not words. Each function draws into a
-:class:`~textseg.data.synth_render.Canvas` inside the box it is given and returns nothing.
+:class:`~textseg.data.synth.render.Canvas` inside the box it is given and returns nothing.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Group word boxes into text lines, for OCR engines that read whole lines.
 
-    from textseg.data.lines import group_lines
+    from textseg.layout import group_lines
     lines = group_lines(words)   # words, lines: list of (polygon float32 (N, 2), score)
 
 Two words join the same line when, in the frame of their reading direction,
@@ -26,7 +26,7 @@ score is the mean of its words' scores. A lone word keeps its own polygon.
 
 The search is vectorised (sorted windows, numpy union-find, one occupancy grid with
 summed-area tables for the gutters): 1,500 words take a few ms.
-``python -m textseg.data.lines --data DIR`` measures the grouping on a data set with word
+``python -m textseg.benchmarks.lines --data DIR`` measures the grouping on a data set with word
 and line ground truth (ICDAR 2015 protocol). numpy and OpenCV only (no torch).
 """
 
@@ -346,58 +346,3 @@ def _line_boxes(quads, polys, scores, d, length, height, label):
             poly = box[line]
         out.append((poly, float(mean_score[line])))
     return out
-
-
-# ----------------------------------------------------------------------------- measurement
-
-def measure(data_dir, words="care", **options):
-    """Group the ground-truth words of ``data_dir`` into lines and score them against its
-    ground-truth lines (ICDAR 2015 protocol). ``words``: ``"care"`` (drop ``###`` words)
-    or ``"all"``. Returns the :func:`textseg.evaluation.evaluate` dict plus ``ms_per_page``
-    (grouping time only)."""
-    import time
-
-    from ..evaluation import evaluate
-    from .icdar import find_gt_files, read_gt
-
-    word_files = find_gt_files(data_dir, level="word")
-    line_files = find_gt_files(data_dir, level="line")
-    keys = [k for k in word_files if k in line_files]
-    if not keys:
-        raise FileNotFoundError(f"{data_dir}: no page has both word and line ground truth")
-    gt, pred, seconds = {}, {}, 0.0
-    for k in keys:
-        anns = read_gt(word_files[k])
-        dets = [(a.polygon, 1.0) for a in anns if words == "all" or not a.ignore]
-        t = time.perf_counter()
-        pred[k] = group_lines(dets, **options)
-        seconds += time.perf_counter() - t
-        gt[k] = read_gt(line_files[k])
-    result = evaluate(gt, pred)
-    result["ms_per_page"] = 1000 * seconds / len(keys)
-    return result
-
-
-def main(argv=None):
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        prog="python -m textseg.data.lines",
-        description="Group ground-truth word boxes into lines and score them against the "
-                    "ground-truth line boxes (ICDAR 2015 protocol).")
-    ap.add_argument("--data", required=True, help="folder with words/ and lines/ ground truth")
-    ap.add_argument("--words", choices=("care", "all", "both"), default="both",
-                    help="use only care words (drop ###), all words, or report both")
-    for key, value in LINE_DEFAULTS.items():
-        ap.add_argument("--" + key.replace("_", "-"), type=float, default=value)
-    args = ap.parse_args(argv)
-    options = {k: getattr(args, k) for k in LINE_DEFAULTS}
-    for words in (("care", "all") if args.words == "both" else (args.words,)):
-        r = measure(args.data, words, **options)
-        print(f"{words:>4} words: precision {r['precision']:.4f} recall {r['recall']:.4f} "
-              f"hmean {r['hmean']:.4f} ({r['matched']}/{r['gt_care']} lines, "
-              f"{r['images']} pages, {r['ms_per_page']:.1f} ms/page)")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Paper and scanner effects for synthetic pages.
 
-:func:`compose` turns a drawn :class:`~textseg.data.synth_render.Canvas` into an RGB page
+:func:`compose` turns a drawn :class:`~textseg.data.synth.render.Canvas` into an RGB page
 (paper tint and texture, graphics, ink, stamps, bleed-through from a back page, stains).
 :func:`scan` then does what a scanner and its software do to the page: one perspective
 warp (rotation, mild keystone, the page shifted on a larger or smaller scan area with a

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import synth_graphics as gfx
-from .synth_fonts import families
-from .synth_render import TextStyle
+from . import graphics as gfx
+from .fonts import families
+from .render import TextStyle
 
 __all__ = ["Frame", "PageStyle", "page_style", "paragraph", "heading", "bullet_list",
            "table", "form_fields", "code_block", "option_list", "key_values", "figure",

@@ -3,10 +3,10 @@
     page = generate_page(seed)                 # Page(image, words, lines, meta)
     write_dataset("data/synth", n=10000, seed=0, level="both", workers=4)
 
-A page is drawn by a template (:mod:`.synth_layout`: articles in 1-3 columns, reports
+A page is drawn by a template (:mod:`.layout`: articles in 1-3 columns, reports
 with tables, forms, letters, receipts, man pages, code listings, sparse title pages) with
-real text (:mod:`.synth_text`), rendered with FreeType (:mod:`.synth_render`), given paper
-and scanner effects (:mod:`.synth_scan`), and labelled the ICDAR 2015 way:
+real text (:mod:`.text`), rendered with FreeType (:mod:`.render`), given paper
+and scanner effects (:mod:`.scan`), and labelled the ICDAR 2015 way:
 
 * a word is a whitespace-separated token; its box hugs the token's ink (computed from the
   rasterised glyphs) with ``pad`` pixels around it, and its 4 corners go through the same
@@ -30,12 +30,12 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from ..fileio import atomic_open
-from ..geometry import clip_polygon, order_clockwise, polygon_area
-from .icdar import Annotation, write_gt
-from .synth_layout import TEMPLATES, layout_page, new_canvas
-from .synth_scan import compose, scan
-from .synth_text import get_corpus
+from ...fileio import atomic_open
+from ...geometry import clip_polygon, order_clockwise, polygon_area
+from ..icdar import Annotation, write_gt
+from .layout import TEMPLATES, layout_page, new_canvas
+from .scan import compose, scan
+from .text import get_corpus
 
 __all__ = ["Page", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
            "build_gt"]

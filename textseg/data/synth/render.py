@@ -12,7 +12,7 @@ Every word is rasterised once with FreeType (``getmask2``); its box is the bound
 the mask's non-zero pixels, so boxes hug the real ink (ascenders, descenders, italics),
 whatever the font. Words land in ``canvas.words`` with a *run* id: a run is one row of
 text drawn as a unit (a paragraph line, a table cell); ground-truth lines are built from
-runs (:func:`textseg.data.synth.assemble_lines`).
+runs (:func:`textseg.data.synth.pages.assemble_lines`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .synth_fonts import load_font, supported_text
+from .fonts import load_font, supported_text
 
 __all__ = ["Canvas", "Word", "TextStyle"]
 

@@ -1,7 +1,7 @@
 """Page templates for synthetic pages: articles in 1-3 columns, forms, letters, receipts,
 man pages, code listings, tables and sparse title pages.
 
-:func:`layout_page` draws one page into a :class:`~textseg.data.synth_render.Canvas` and
+:func:`layout_page` draws one page into a :class:`~textseg.data.synth.render.Canvas` and
 returns a dict describing it (template, fonts, sizes) for the page's ``meta``.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import synth_blocks as B
-from . import synth_graphics as gfx
-from .synth_render import Canvas
+from . import blocks as B
+from . import graphics as gfx
+from .render import Canvas
 
 __all__ = ["TEMPLATES", "PAPERS", "new_canvas", "layout_page"]
 
