@@ -8,7 +8,7 @@ Modules: :mod:`.pages` (page assembly, labelling, data-set writer), :mod:`.layou
 :mod:`.scan` (paper and scanner effects).
 """
 
-from .pages import SYNTH_DEFAULTS, Page, build_gt, generate_page, merge_config, page_seed, write_dataset
+from .pages import SYNTH_DEFAULTS, SynthPage, build_gt, generate_page, merge_config, page_seed, write_dataset
 
-__all__ = ["Page", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
+__all__ = ["SynthPage", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
            "build_gt"]

@@ -37,7 +37,7 @@ from .layout import TEMPLATES, layout_page, new_canvas
 from .scan import compose, scan
 from .text import get_corpus
 
-__all__ = ["Page", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
+__all__ = ["SynthPage", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
            "build_gt"]
 
 SYNTH_DEFAULTS = {
@@ -71,7 +71,7 @@ SYNTH_DEFAULTS = {
 }
 
 
-class Page(NamedTuple):
+class SynthPage(NamedTuple):
     image: np.ndarray   # RGB uint8 (H, W, 3)
     words: list         # list[Annotation]
     lines: list         # list[Annotation]
@@ -208,7 +208,7 @@ def generate_page(seed, cfg=None):
     words, lines = build_gt(cv.words, H, image.shape, cfg)
     meta["width"], meta["height"] = int(image.shape[1]), int(image.shape[0])
     meta["jpeg_q"] = int(rng.integers(*cfg["jpeg_write_quality"]))
-    return Page(image, words, lines, meta)
+    return SynthPage(image, words, lines, meta)
 
 
 def _write_one(args):
