@@ -11,14 +11,11 @@ import os
 
 import torch
 
+from .errors import CheckpointError
 from .fileio import atomic_open
 
 FORMAT = "textseg-checkpoint"
 VERSION = 1
-
-
-class CheckpointError(Exception):
-    """A file that is not a usable textseg checkpoint (one-line message)."""
 
 
 def save_checkpoint(path, model, cfg, step=0, optimizer=None, scheduler=None, scaler=None,

@@ -19,14 +19,7 @@ import re
 import yaml
 
 from . import methods
-
-
-class ConfigError(ValueError):
-    """A bad config key or value; ``key`` is its dotted path (or None)."""
-
-    def __init__(self, msg, key=None):
-        super().__init__(msg)
-        self.key = key
+from .errors import ConfigError
 
 
 BACKBONE_NAMES = ("resnet18", "resnet34", "resnet50", "resnet101", "vgg16", "vgg16_bn")

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .data.images import normalize
+from .errors import ModelError
 from .methods import decode_config, method_package, method_part
 
 #: where the shipped default model lives inside the package
@@ -21,10 +22,6 @@ DEFAULT_MODEL_NAMES = ("default.onnx", "default.pt")
 
 #: key of the ONNX metadata entry that carries the model's config (JSON)
 ONNX_CONFIG_KEY = "textseg.config"
-
-
-class ModelError(Exception):
-    """A model file that cannot be used (one-line message naming the file)."""
 
 
 # ----------------------------------------------------------------------------- backends

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import EvaluationError
 from .geometry import split_detection
 
 __all__ = ["evaluate", "EvaluationError", "IOU_CONSTRAINT", "AREA_PRECISION_CONSTRAINT"]
@@ -52,14 +53,6 @@ __all__ = ["evaluate", "EvaluationError", "IOU_CONSTRAINT", "AREA_PRECISION_CONS
 IOU_CONSTRAINT = 0.5
 AREA_PRECISION_CONSTRAINT = 0.5
 _ROW_CHUNK = 512  # GT rows per bounding-box broadcast (bounds memory on huge pages)
-
-
-class EvaluationError(ValueError):
-    """Input the protocol cannot score (one-line message naming the image)."""
-
-    def __init__(self, msg, key=None):
-        super().__init__(msg)
-        self.key = key
 
 
 def _truncated_points(polys, key, what):

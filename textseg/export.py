@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
+from .errors import ExportError
 from .detector import ONNX_CONFIG_KEY, Detector, OnnxBackend, TorchBackend
 from .model import PAD_MULTIPLE
 
@@ -54,10 +55,6 @@ CHECK_SIDES = (640, 448)
 EXAMPLE_PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "examples", "page.jpg")
 INPUT_NAME = "image"
-
-
-class ExportError(Exception):
-    """The export failed or its graph disagrees with PyTorch (one-line message)."""
 
 
 # ----------------------------------------------------------------------------- export

@@ -19,13 +19,15 @@ import secrets
 import shutil
 import tempfile
 
+from .errors import TextsegError
+
 __all__ = ["atomic_open", "atomic_write", "ensure_writable_dir", "OutputDirError"]
 
 
 _CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-class OutputDirError(OSError):
+class OutputDirError(TextsegError, OSError):
     """An output folder that cannot be used (one-line message naming it)."""
 
 

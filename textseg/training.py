@@ -19,12 +19,9 @@ from torch.utils.data import DataLoader
 
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .data.dataset import StreamSampler, TrainDataset, build_sources
+from .errors import TrainingError
 from .fileio import ensure_writable_dir
 from .model import build_model
-
-
-class TrainingError(Exception):
-    """A problem that stops training, with a message that says what to change."""
 
 
 # ----------------------------------------------------------------------------- setup

@@ -7,6 +7,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, ROOT)
 
+from textseg.errors import TextsegError  # noqa: E402  (after the path is set; torch-free)
+
 
 def fail(msg, code=2):
     """Print ``error: msg`` (one line) and exit."""
@@ -14,23 +16,15 @@ def fail(msg, code=2):
     sys.exit(code)
 
 
-#: exception classes (by name, so checking needs no import of torch) that are the user's
-#: to fix: reported in one line, no traceback
-USER_ERROR_NAMES = {
-    "ConfigError", "CheckpointError", "ModelError", "DataError", "GTFormatError",
-    "EvaluationError", "ImageLoadError", "TrainingError", "OutputDirError", "OutputExistsError",
-    "ExportError", "PretrainedError",
-}
+#: builtin errors that are the user's to fix too (a missing or unwritable path)
 BUILTIN_USER_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError,
                        NotADirectoryError, PermissionError)
 
 
 def is_user_error(exc):
-    """True for errors a user must fix (bad file, bad option), false for bugs."""
-    if isinstance(exc, BUILTIN_USER_ERRORS):
-        return True
-    return any(cls.__name__ in USER_ERROR_NAMES and cls.__module__.startswith("textseg")
-               for cls in type(exc).__mro__)
+    """True for errors a user must fix (bad file, bad option), false for bugs: every
+    :class:`textseg.errors.TextsegError` and the builtin path errors."""
+    return isinstance(exc, (TextsegError, *BUILTIN_USER_ERRORS))
 
 
 def message(exc):

@@ -8,11 +8,13 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..errors import TextsegError
+
 #: state-dict prefixes of ImageNet classifiers, ignored when loading a backbone
 CLASSIFIER_PREFIXES = ("fc.", "classifier.")
 
 
-class PretrainedError(ValueError):
+class PretrainedError(TextsegError, ValueError):
     """A pretrained weights file that does not fit the backbone (one line, names the file)."""
 
 

@@ -16,12 +16,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from ..errors import DataError
 from . import icdar
 from .images import load_image, normalize
-
-
-class DataError(Exception):
-    """A training data problem the user must fix (one line, names the folder)."""
 
 
 @dataclass

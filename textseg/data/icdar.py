@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import GTFormatError
 from ..fileio import atomic_open
 from ..geometry import order_clockwise, polygon_area, split_detection, to_shapely
 
@@ -56,14 +57,6 @@ class Annotation(NamedTuple):
     polygon: np.ndarray  # float32 (N, 2)
     text: str
     ignore: bool
-
-
-class GTFormatError(ValueError):
-    """A malformed ground-truth or result file; ``str()`` is one line ``path:line: reason``."""
-
-    def __init__(self, path, line, msg):
-        self.path, self.line, self.reason = os.fspath(path), int(line), str(msg)
-        super().__init__(f"{self.path}:{self.line}: {self.reason}")
 
 
 # ---------------------------------------------------------------------------- reading GT

@@ -33,6 +33,8 @@ from typing import Iterator, NamedTuple
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from ..errors import ImageLoadError
+
 __all__ = [
     "ImageLoadError", "Page", "iter_inputs", "iter_pages", "load_image", "parse_pages",
     "normalize", "to_rgb", "safe_output_stem", "natural_key",
@@ -56,15 +58,6 @@ DEFAULT_MAX_PIXELS = 120_000_000
 MIN_SIZE = 8
 
 _PIL_LOCK = threading.Lock()
-
-
-class ImageLoadError(Exception):
-    """An input that cannot be read. ``str(e)`` is one line: ``path: reason``."""
-
-    def __init__(self, path, reason):
-        self.path = os.fspath(path)
-        self.reason = " ".join(str(reason).split())  # one line whatever the cause says
-        super().__init__(f"{self.path}: {self.reason}")
 
 
 class Page(NamedTuple):
