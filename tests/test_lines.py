@@ -167,3 +167,75 @@ def test_many_words_are_fast():
     elapsed = time.perf_counter() - t
     assert len(lines) == 240
     assert elapsed < 0.25, elapsed  # a few ms on an idle core; generous for shared CI
+
+
+# ----------------------------------------------------------------------------- segments
+
+from textseg.layout.lines import SEGMENT_DEFAULTS, line_labels, segment_lines  # noqa: E402
+
+
+def segments_of(quads, **kw):
+    return segment_lines([(q, 1.0) for q in quads], **kw)
+
+
+def test_segments_cut_rows_at_wide_gaps():
+    # a receipt row "1 CTN    31.50    31.50 SR" among rows of plain text: word spaces
+    # 0.3 x height, the two gaps 2 x height
+    rng = np.random.default_rng(5)
+    text, rows = paragraph(100, 100, 6, 400, rng)
+    y = 100 + 6 * 1.5 * H
+    a = row(100, y, [15, 45])
+    b = row(100 + 60 + 8 + 2 * H, y, [60])
+    c = row(100 + 60 + 8 + 4 * H + 60, y, [60, 30])
+    quads = text + a + b + c
+    n = len(text)
+    got = members(segments_of(quads), quads)
+    assert got == sorted(rows + [[n, n + 1], [n + 2], [n + 3, n + 4]])
+    # visual rows keep the receipt row whole (no gutter: nothing above or below the gaps)
+    assert [n, n + 1, n + 2, n + 3, n + 4] in members(lines_of(quads), quads)
+
+
+def test_segments_keep_justified_and_two_column_text():
+    rng = np.random.default_rng(6)
+    left, rows_l = paragraph(100, 100, 8, 300, rng, justified=True)
+    right, rows_r = paragraph(100 + 300 + 1.5 * H, 100, 8, 300, rng, justified=True)
+    quads = left + right
+    expected = sorted(rows_l + [[i + len(left) for i in r] for r in rows_r])
+    assert members(segments_of(quads), quads) == expected
+
+
+def test_segments_follow_the_page_spacing():
+    # monospaced text: every space is 0.6 x height; a double space (1.2) is no cell gap
+    quads, rows = [], []
+    for r in range(8):
+        widths = [36, 60, 24, 48, 36]
+        rows.append(list(range(len(quads), len(quads) + 5)))
+        quads += row(100, 100 + r * 1.5 * H, widths, gap=0.6 * H)
+    # one sentence space
+    quads[rows[3][3]] = quads[rows[3][3]] + np.float32([0.6 * H, 0])
+    quads[rows[3][4]] = quads[rows[3][4]] + np.float32([0.6 * H, 0])
+    label, info = line_labels([(q, 1.0) for q in quads])
+    assert info["word_space"] == pytest.approx(0.6 * H / H, rel=0.15)
+    assert members(segments_of(quads), quads) == sorted(rows)
+
+
+def test_table_row_of_one_word_cells_is_cut():
+    # "7  Timo Aaltonen" rows under a paragraph: a number column 1.0 x height (2.5 word
+    # spaces) from the names, too narrow for the visual-row rule
+    rng = np.random.default_rng(7)
+    quads, cells = paragraph(100, 100, 5, 400, rng)
+    for r in range(4):
+        y = 100 + (r + 8) * 1.5 * H  # a blank space under the paragraph
+        cells.append([len(quads)])
+        quads += [word(100, y, 10)]
+        cells.append([len(quads), len(quads) + 1])
+        quads += row(100 + 10 + 1.0 * H, y, [40, 70])
+    assert [0, 1] in [c[:2] for c in members(lines_of(quads), quads)]
+    assert members(segments_of(quads), quads) == sorted(cells)
+
+
+def test_segment_options_are_checked():
+    with pytest.raises(TypeError):
+        segment_lines([(word(0, 0, 10), 1.0)], no_such_option=1)
+    assert segment_lines([]) == []
+    assert set(SEGMENT_DEFAULTS) & set(LINE_DEFAULTS) == set()

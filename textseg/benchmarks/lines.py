@@ -1,61 +1,99 @@
 """Line grouping measured on ground truth: the ground-truth words of a data set grouped into
-lines (:func:`textseg.layout.group_lines`) and scored against its ground-truth lines.
+lines and scored against its ground-truth lines (ICDAR 2015 protocol).
 
     python -m textseg.benchmarks.lines --data ../shared/data/docbench-dev
+    python -m textseg.benchmarks.lines --data ../shared/data/funsd-train --iou 0.5 0.3
+
+``--mode segment`` (:func:`textseg.layout.segment_lines`: rows cut at wider-than-word
+gaps), ``--mode rows`` (:func:`textseg.layout.group_lines`: visual rows up to gutters) or
+``both``. ``--detections FILE.pkl`` groups saved detections (``{key: [(polygon, score)]}``,
+the key being the image stem) instead of the ground-truth words, for data sets with line
+ground truth only (sroie-dev) or to measure lines from a model's words.
 """
 
-from ..layout.lines import LINE_DEFAULTS, group_lines
+from ..layout.lines import LINE_DEFAULTS, SEGMENT_DEFAULTS, group_lines, segment_lines
 
 __all__ = ["measure"]
 
+MODES = {"segment": segment_lines, "rows": group_lines}
 
-def measure(data_dir, words="care", **options):
-    """Group the ground-truth words of ``data_dir`` into lines and score them against its
-    ground-truth lines (ICDAR 2015 protocol). ``words``: ``"care"`` (drop ``###`` words)
-    or ``"all"``. Returns the :func:`textseg.evaluation.evaluate` dict plus ``ms_per_page``
-    (grouping time only)."""
+
+def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, **options):
+    """Group the ground-truth words of ``data_dir`` (or ``detections``: ``{key: [(polygon,
+    score), ...]}``) into lines and score them against its ground-truth lines (ICDAR 2015
+    protocol, IoU ``iou``). ``words``: ``"care"`` (drop ``###`` words) or ``"all"``.
+    ``mode``: ``"segment"`` or ``"rows"``. Returns the :func:`textseg.evaluation.evaluate`
+    dict plus ``ms_per_page`` (grouping time only)."""
     import time
 
     from ..data.icdar import find_gt_files, read_gt
     from ..evaluation import evaluate
 
-    word_files = find_gt_files(data_dir, level="word")
     line_files = find_gt_files(data_dir, level="line")
-    keys = [k for k in word_files if k in line_files]
-    if not keys:
-        raise FileNotFoundError(f"{data_dir}: no page has both word and line ground truth")
+    if detections is None:
+        word_files = find_gt_files(data_dir, level="word")
+        keys = [k for k in word_files if k in line_files]
+        if not keys:
+            raise FileNotFoundError(f"{data_dir}: no page has both word and line ground truth")
+        inputs = {}
+        for k in keys:
+            anns = read_gt(word_files[k])
+            inputs[k] = [(a.polygon, 1.0) for a in anns if words == "all" or not a.ignore]
+    else:
+        keys = [k for k in line_files if k in detections]
+        if not keys:
+            raise FileNotFoundError(f"{data_dir}: no page of the detections has line ground truth")
+        inputs = {k: detections[k] for k in keys}
+    fn = MODES[mode]
+    if mode == "rows":
+        options = {k: v for k, v in options.items() if k in LINE_DEFAULTS}
     gt, pred, seconds = {}, {}, 0.0
     for k in keys:
-        anns = read_gt(word_files[k])
-        dets = [(a.polygon, 1.0) for a in anns if words == "all" or not a.ignore]
         t = time.perf_counter()
-        pred[k] = group_lines(dets, **options)
+        pred[k] = fn(inputs[k], **options)
         seconds += time.perf_counter() - t
         gt[k] = read_gt(line_files[k])
-    result = evaluate(gt, pred)
+    result = evaluate(gt, pred, iou_constraint=iou)
     result["ms_per_page"] = 1000 * seconds / len(keys)
     return result
 
 
 def main(argv=None):
     import argparse
+    import pickle
 
     ap = argparse.ArgumentParser(
         prog="python -m textseg.benchmarks.lines",
-        description="Group ground-truth word boxes into lines and score them against the "
-                    "ground-truth line boxes (ICDAR 2015 protocol).")
+        description="Group ground-truth word boxes (or saved detections) into lines and score "
+                    "them against the ground-truth line boxes (ICDAR 2015 protocol).")
     ap.add_argument("--data", required=True, help="folder with words/ and lines/ ground truth")
     ap.add_argument("--words", choices=("care", "all", "both"), default="both",
                     help="use only care words (drop ###), all words, or report both")
-    for key, value in LINE_DEFAULTS.items():
+    ap.add_argument("--mode", choices=("segment", "rows", "both"), default="both",
+                    help="segments (segment_lines), visual rows (group_lines), or both")
+    ap.add_argument("--iou", type=float, nargs="+", default=[0.5],
+                    help="IoU constraint(s) to report (the protocol's is 0.5)")
+    ap.add_argument("--detections", help="pickle {image stem: [(polygon, score), ...]} to "
+                                         "group instead of the ground-truth words")
+    for key, value in {**LINE_DEFAULTS, **SEGMENT_DEFAULTS}.items():
         ap.add_argument("--" + key.replace("_", "-"), type=float, default=value)
     args = ap.parse_args(argv)
-    options = {k: getattr(args, k) for k in LINE_DEFAULTS}
-    for words in (("care", "all") if args.words == "both" else (args.words,)):
-        r = measure(args.data, words, **options)
-        print(f"{words:>4} words: precision {r['precision']:.4f} recall {r['recall']:.4f} "
-              f"hmean {r['hmean']:.4f} ({r['matched']}/{r['gt_care']} lines, "
-              f"{r['images']} pages, {r['ms_per_page']:.1f} ms/page)")
+    options = {k: getattr(args, k) for k in {**LINE_DEFAULTS, **SEGMENT_DEFAULTS}}
+    dets = None
+    if args.detections:
+        with open(args.detections, "rb") as f:
+            dets = pickle.load(f)
+    word_modes = ("care", "all") if args.words == "both" else (args.words,)
+    if dets is not None:
+        word_modes = ("dets",)
+    for mode in (("segment", "rows") if args.mode == "both" else (args.mode,)):
+        for words in word_modes:
+            for iou in args.iou:
+                r = measure(args.data, words, mode, iou, dets, **options)
+                print(f"{mode:>7} {words:>4} words IoU {iou:.2f}: precision {r['precision']:.4f} "
+                      f"recall {r['recall']:.4f} hmean {r['hmean']:.4f} "
+                      f"({r['matched']}/{r['gt_care']} lines, {r['images']} pages, "
+                      f"{r['ms_per_page']:.1f} ms/page)")
 
 
 if __name__ == "__main__":

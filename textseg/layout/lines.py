@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["group_lines", "LINE_DEFAULTS"]
+__all__ = ["group_lines", "segment_lines", "line_labels", "LINE_DEFAULTS", "SEGMENT_DEFAULTS"]
 
 #: default grouping options (see the module docstring)
 LINE_DEFAULTS = {
@@ -45,6 +45,18 @@ LINE_DEFAULTS = {
     "min_overlap": 0.6,       # vertical overlap / smaller height
     "max_height_ratio": 2.5,  # larger height / smaller height
     "max_angle": 10.0,        # degrees between the two words' directions
+}
+
+#: segment options (:func:`segment_lines`): gaps in row heights (median word height)
+SEGMENT_DEFAULTS = {
+    "segment_gap": 2.2,       # a gap wider than this x the block's word space ...
+    "min_segment_gap": 0.5,   # ... and than this (row heights) ends a segment on a gutter;
+    "split_gap": 4.0,         # one wider than this x the word space ...
+    "min_split_gap": 0.9,     # ... and than this ends it anyway, unless the row's own
+    "row_gap": 1.8,           # spaces are as wide (within this factor: justified lines)
+    "min_space": 0.05,        # smaller gaps are letter gaps (a word cut in pieces)
+    "block_rows": 6.0,        # the block: rows this many row heights above and below
+    "default_space": 0.3,     # word space where a page has too few gaps to measure it
 }
 
 
@@ -135,28 +147,15 @@ def _candidate_pairs(cy, half_window):
     return order[i_sorted[keep]], order[j_sorted[keep]]
 
 
-def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
-                free_gap=LINE_DEFAULTS["free_gap"],
-                min_overlap=LINE_DEFAULTS["min_overlap"],
-                max_height_ratio=LINE_DEFAULTS["max_height_ratio"],
-                max_angle=LINE_DEFAULTS["max_angle"],
-                gutter_rows=LINE_DEFAULTS["gutter_rows"],
-                gutter_width=LINE_DEFAULTS["gutter_width"]):
-    """Group word detections ``[(polygon, score), ...]`` into lines ``[(quad, score), ...]``.
+def _pairs(polys, max_angle, min_overlap, max_height_ratio):
+    """Word geometry and the candidate links: mutual nearest neighbours on one row.
 
-    Polygons follow the library convention (clockwise from the top-left, so the top edge
-    runs along the reading direction); polygons with more than 4 points are replaced by
-    their rotated bounding box for the geometry. Lines come back ordered by the image y
-    of their centre, then x. See the module docstring for the rules and options (their
-    defaults are :data:`LINE_DEFAULTS`).
-    """
-    if len(detections) == 0:
-        return []
-    polys = [d[0] for d in detections]
-    scores = np.array([float(d[1]) for d in detections], dtype=np.float64)
+    Returns ``(geom, i, j, gap, hmax)``: ``geom`` = (quads, centre, d, length, height, ref,
+    rot); pair k links word i[k] (left) to word j[k] (right) with ``gap`` along their
+    direction and ``hmax`` the larger of their heights. Each word has at most one link on
+    each side, so the links of a row form chains."""
     quads, centre, d, length, height, ref = _word_geometry(polys)
     m = len(polys)
-
     # page frame: the dominant reading direction; candidate pairs are words whose centres
     # are close across it (sorted windows)
     rot = np.array([ref, [-ref[1], ref[0]]])  # rows: along, across
@@ -189,7 +188,13 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
     # only nearest neighbours: j is i's nearest on the right AND i is j's nearest on the left
     k = np.arange(len(i))
     mutual = (_argmin_by_group(i, gap, m)[i] == k) & (_argmin_by_group(j, gap, m)[j] == k)
-    i, j, gap, hmax = i[mutual], j[mutual], gap[mutual], hmax[mutual]
+    geom = (quads, centre, d, length, height, ref, rot)
+    return geom, i[mutual], j[mutual], gap[mutual], hmax[mutual]
+
+
+def _row_links(geom, i, j, gap, hmax, free_gap, max_gap, gutter_rows, gutter_width):
+    """The visual-row rule of :func:`group_lines`: which links join (bool per link)."""
+    quads, height, rot = geom[0], geom[4], geom[6]
     link = gap <= free_gap * hmax
     wide = ~link & (gap <= max_gap * hmax)
     if wide.any():
@@ -198,8 +203,202 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
         # of justified text do not
         link[wide] = ~_on_gutter(quads, rot, height, i[wide], j[wide], hmax[wide],
                                  gutter_rows, gutter_width)
+    return link
+
+
+def _check_options(options, allowed):
+    bad = sorted(set(options) - set(allowed))
+    if bad:
+        raise TypeError(f"unknown line option(s): {', '.join(bad)}")
+    return {**allowed, **options}
+
+
+def line_labels(detections, segment=True, **options):
+    """Line membership of each word: ``(label (M,) int, info)``, labels 0..L-1.
+
+    ``segment``: cut visual rows into segments at gaps wider than the word spacing
+    (:func:`segment_lines`); otherwise visual rows (:func:`group_lines`). ``info`` holds
+    the geometry (``direction`` (M, 2) unit reading directions, ``height`` (M,), ``axis``
+    the page's dominant direction) and the spacing found (``word_space``: the page's
+    normal word space in line heights, ``segment_gap`` the threshold)."""
+    opts = _check_options(options, {**LINE_DEFAULTS, **SEGMENT_DEFAULTS})
+    m = len(detections)
+    polys = [d[0] for d in detections]
+    geom, i, j, gap, hmax = _pairs(polys, opts["max_angle"], opts["min_overlap"],
+                                   opts["max_height_ratio"])
+    link = _row_links(geom, i, j, gap, hmax, opts["free_gap"], opts["max_gap"],
+                      opts["gutter_rows"], opts["gutter_width"])
     label = _components(m, i[link], j[link])
-    return _line_boxes(quads, polys, scores, d, length, height, label)
+    info = {"direction": geom[2], "height": geom[4], "length": geom[3], "axis": geom[5],
+            "quads": geom[0], "word_space": None, "segment_gap": None}
+    if segment and link.any():
+        i, j, gap = i[link], j[link], gap[link]
+        cut, space, thresh = _segment_cuts(geom, label, i, j, gap, opts)
+        info["word_space"], info["segment_gap"] = space, thresh
+        keep = ~cut
+        label = _components(m, i[keep], j[keep])
+    return label, info
+
+
+def _group_median(group, value, n, q=0.5):
+    """Per group id 0..n-1: the q-quantile (lower) of value; nan where a group is empty."""
+    out = np.full(n, np.nan)
+    if len(group) == 0:
+        return out
+    order = np.lexsort((value, group))
+    g, v = group[order], value[order]
+    count = np.bincount(g, minlength=n)
+    start = np.cumsum(count) - count
+    has = count > 0
+    pick = start[has] + np.floor(q * (count[has] - 1)).astype(int)
+    out[has] = v[pick]
+    return out
+
+
+def _spacing_mode(g):
+    """The normal word space of a set of normalised gaps g (> 0): the mode of their
+    log-distribution (a smoothed histogram), so that the fewer, wider gaps of table
+    cells and tab stops do not pull it as they would pull a mean or a median."""
+    g = g[(g > max(0.03, 0.05)) & (g < 3.0)]
+    if len(g) < 3:
+        return np.nan
+    lg = np.log(g)
+    bins = np.linspace(np.log(0.03), np.log(3.0), 101)  # 5% wide bins
+    hist = np.bincount(np.clip(np.searchsorted(bins, lg) - 1, 0, 99), minlength=100)
+    kernel = np.exp(-0.5 * (np.arange(-6, 7) / 2.5) ** 2)  # ~12% standard deviation
+    smooth = np.convolve(hist.astype(float), kernel, mode="same")
+    k = int(np.argmax(smooth))
+    return float(np.exp(0.5 * (bins[k] + bins[k + 1])))
+
+
+def _segment_cuts(geom, row, i, j, gap, opts):
+    """Which row links (i[k] -> j[k], ``gap``) are wider than a word space (bool per link).
+
+    Gaps are measured in row heights (the upper quartile of the word heights of the
+    visual row, steadier
+    than the pair's own heights, which vary with ascenders and descenders). The normal
+    word space is the mode of those gaps over the block (the rows around a row, within
+    ``block_rows`` row heights and overlapping it along the line), or over the page where
+    a block has too few gaps. A gap is a segment break when it is wider than
+    ``segment_gap`` x that space, and either lies on a gutter or is also wider than
+    ``row_gap`` x the row's own spacing (the lower quartile of its other gaps: justified
+    lines stretch every space of a row alike, and keep them).
+    """
+    quads, height, rot = geom[0], geom[4], geom[6]
+    m = len(height)
+    n_rows = int(row.max()) + 1
+    row_h = _group_median(row, height, n_rows, q=0.75)  # punctuation marks are short
+    r = row[i]
+    g = gap / row_h[r]
+    page = _spacing_mode(g)
+    if not np.isfinite(page):
+        page = opts["default_space"]
+    space = _block_spacing(quads, rot, row, row_h, r, g, page, opts["block_rows"])
+    # the row's own spacing: lower quartile of its word gaps (rows of 2+), else none;
+    # gaps under ``min_space`` are letter gaps of a word cut in pieces, not word spaces
+    word_gap = g >= opts["min_space"]
+    n_links = np.bincount(r[word_gap], minlength=n_rows)
+    row_q = _group_median(r[word_gap], g[word_gap], n_rows, q=0.25)
+    own = np.where(n_links[r] >= 2, row_q[r], space)
+    stretched = g <= opts["row_gap"] * np.maximum(own, space)  # as wide as the row's spaces
+    wide = g > np.maximum(opts["segment_gap"] * space, opts["min_segment_gap"])
+    very = g > np.maximum(opts["split_gap"] * space, opts["min_split_gap"])
+    cut = very & ~stretched
+    check = wide & ~cut
+    if check.any():
+        cut[check] = _on_gutter(quads, rot, height, i[check], j[check],
+                                row_h[r[check]], opts["gutter_rows"], opts["gutter_width"])
+    return cut, page, opts["segment_gap"] * page
+
+
+def _block_spacing(quads, rot, row, row_h, r, g, page, block_rows):
+    """Per link: the word space of its neighbourhood (rows within ``block_rows`` row
+    heights across the line that overlap its row along it), else the page's."""
+    n_rows = len(row_h)
+    p = quads @ rot.T
+    x0 = np.full(n_rows, np.inf)
+    x1 = np.full(n_rows, -np.inf)
+    np.minimum.at(x0, row, p[..., 0].min(1))
+    np.maximum.at(x1, row, p[..., 0].max(1))
+    yc = np.zeros(n_rows)
+    np.add.at(yc, row, p[..., 1].mean(1))
+    yc /= np.bincount(row, minlength=n_rows)
+    # rows that carry gaps, and their neighbour rows (sorted windows across the line)
+    rows_with = np.unique(r)
+    if len(rows_with) < 2:
+        return np.full(len(g), page)
+    a, b = _candidate_pairs(yc[rows_with], block_rows * row_h[rows_with])
+    a, b = rows_with[a], rows_with[b]
+    ok = (np.minimum(x1[a], x1[b]) > np.maximum(x0[a], x0[b])) & (
+        row_h[b] <= 1.5 * row_h[a]) & (row_h[a] <= 1.5 * row_h[b])
+    a, b = a[ok], b[ok]
+    # the gaps of each row's neighbourhood: its own and those of its neighbours
+    by_row = np.argsort(r, kind="stable")
+    count = np.bincount(r, minlength=n_rows)
+    start = np.cumsum(count) - count
+    out = np.full(n_rows, page)
+    src = np.concatenate([rows_with, a])
+    dst = np.concatenate([rows_with, b])
+    # gather: for each (row src, neighbour dst), the gaps of dst
+    n = count[dst]
+    owner = np.repeat(src, n)
+    idx = by_row[np.repeat(start[dst], n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)]
+    vals = g[idx]
+    order = np.argsort(owner, kind="stable")
+    owner, vals = owner[order], vals[order]
+    bounds = np.flatnonzero(np.diff(owner)) + 1
+    groups = np.split(vals, bounds)
+    keys = owner[np.concatenate([[0], bounds])] if len(owner) else []
+    for key, v in zip(keys, groups):  # one small histogram per row (not per pixel)
+        if len(v) >= 12:
+            s = _spacing_mode(v)
+            if np.isfinite(s):
+                out[key] = s
+    return out[r]
+
+
+def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
+                free_gap=LINE_DEFAULTS["free_gap"],
+                min_overlap=LINE_DEFAULTS["min_overlap"],
+                max_height_ratio=LINE_DEFAULTS["max_height_ratio"],
+                max_angle=LINE_DEFAULTS["max_angle"],
+                gutter_rows=LINE_DEFAULTS["gutter_rows"],
+                gutter_width=LINE_DEFAULTS["gutter_width"]):
+    """Group word detections ``[(polygon, score), ...]`` into visual lines
+    ``[(quad, score), ...]`` (rows up to gutters; :func:`segment_lines` also cuts rows at
+    wide gaps).
+
+    Polygons follow the library convention (clockwise from the top-left, so the top edge
+    runs along the reading direction); polygons with more than 4 points are replaced by
+    their rotated bounding box for the geometry. Lines come back ordered by the image y
+    of their centre, then x. See the module docstring for the rules and options (their
+    defaults are :data:`LINE_DEFAULTS`).
+    """
+    if len(detections) == 0:
+        return []
+    label, info = line_labels(detections, segment=False, max_gap=max_gap, free_gap=free_gap,
+                              min_overlap=min_overlap, max_height_ratio=max_height_ratio,
+                              max_angle=max_angle, gutter_rows=gutter_rows,
+                              gutter_width=gutter_width)
+    return _boxes_from_labels(detections, label, info)
+
+
+def segment_lines(detections, **options):
+    """Word detections ``[(polygon, score), ...]`` -> line *segments* ``[(quad, score), ...]``:
+    runs of words on one row with the normal word spacing of their block, cut at any
+    wider gap (column gutter, table cell, tab stop, receipt column). Options: those of
+    :data:`LINE_DEFAULTS` and :data:`SEGMENT_DEFAULTS`. Ordered like :func:`group_lines`."""
+    if len(detections) == 0:
+        return []
+    label, info = line_labels(detections, segment=True, **options)
+    return _boxes_from_labels(detections, label, info)
+
+
+def _boxes_from_labels(detections, label, info):
+    polys = [d[0] for d in detections]
+    scores = np.array([float(d[1]) for d in detections], dtype=np.float64)
+    return _line_boxes(info["quads"], polys, scores, info["direction"], info["length"],
+                       info["height"], label)
 
 
 def _on_gutter(quads, rot, height, i, j, h, rows, width):
