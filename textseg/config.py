@@ -2,8 +2,8 @@
 
 ``load_config(path_or_dict, overrides=["train.steps=2000", ...])``. Sections
 ``model``, ``data``, ``train``, ``infer``; ``model.head``, ``model.targets``,
-``model.loss`` and ``infer.decode`` take their keys and defaults from the method
-package named by ``model.head.method`` (its HEAD/TARGET/LOSS/DECODE_DEFAULTS).
+``model.loss`` and ``infer.decode`` take their keys and defaults from the spec of the
+method named by ``model.head.method`` (``textseg.methods.spec(name)``).
 A value must have its default's type (an int is accepted for a float; a ``null``
 default accepts anything); names are checked against their allowed values.
 Any problem raises :class:`ConfigError`, one line naming the file (and line) or the
@@ -121,22 +121,10 @@ def _choices(values):
     return ", ".join(_show(v) for v in values)
 
 
-def _method_defaults(method):
-    """(HEAD, TARGET, LOSS, DECODE) defaults of a method, or ConfigError."""
-    key = "model.head.method"
-    if not isinstance(method, str) or method not in methods.METHODS:
-        raise ConfigError(f"{key}: unknown method {method!r}; choose from "
-                          f"{_choices(sorted(methods.METHODS))}", key)
-    try:
-        pkg = methods.method_package(method)
-    except ImportError as e:
-        raise ConfigError(f"{key}: method {method!r} is not available ({e})", key) from None
-    parts = ("HEAD_DEFAULTS", "TARGET_DEFAULTS", "LOSS_DEFAULTS", "DECODE_DEFAULTS")
-    lacking = [p for p in parts if not isinstance(getattr(pkg, p, None), dict)]
-    if lacking:
-        raise ConfigError(f"{key}: method {method!r} is not available ({pkg.__name__} "
-                          f"defines no {', '.join(lacking)})", key)
-    return [copy.deepcopy(getattr(pkg, p)) for p in parts]
+def _method_defaults(spec):
+    """Copies of the (head, targets, loss, decode) option tables of a method's spec."""
+    return [copy.deepcopy(dict(t)) for t in (spec.head_defaults, spec.target_defaults,
+                                             spec.loss_defaults, spec.decode_defaults)]
 
 
 def _number(default, value):
@@ -155,12 +143,12 @@ def _number(default, value):
 
 
 def _method_choices():
-    """Allowed values of method options named by their packages' ``CHOICES`` dicts."""
+    """Allowed values of method options named by the methods' specs (``choices``)."""
     out = {}
-    for name in methods.METHODS:
+    for name in methods.names():
         try:
-            out.update(getattr(methods.method_package(name), "CHOICES", {}) or {})
-        except ImportError:
+            out.update(methods.spec(name).choices)
+        except ConfigError:  # a method that is not available has no options to check
             continue
     return out
 
@@ -291,7 +279,8 @@ def merge_config(user):
     model = user.get("model") if isinstance(user.get("model"), dict) else {}
     head = model.get("head") if isinstance(model.get("head"), dict) else {}
     method = head.get("method", DEFAULTS["model"]["head"]["method"])
-    head_d, target_d, loss_d, decode_d = _method_defaults(method)
+    spec = methods.spec(method)  # ConfigError for an unknown or broken method
+    head_d, target_d, loss_d, decode_d = _method_defaults(spec)
     defaults = copy.deepcopy(DEFAULTS)
     defaults["model"]["head"] = {"method": method, **head_d}
     defaults["model"]["targets"] = target_d
@@ -299,7 +288,7 @@ def merge_config(user):
     defaults["infer"]["decode"] = decode_d
     cfg = _merge(defaults, user, "")
     trunk = cfg["model"]["trunk"]["name"]
-    if getattr(methods.method_package(method), "INPUT", "map") == "pyramid" and trunk != "fpn":
+    if spec.input == "pyramid" and trunk != "fpn":
         raise ConfigError(f"model.trunk.name: method {method} reads pyramid levels and needs "
                           f"the fpn trunk, got {trunk}", "model.trunk.name")
     for src in cfg["data"]["train"]:  # a source without its own level reads data.level
@@ -401,6 +390,36 @@ def load_config(source=None, overrides=()):
             line = _yaml_line(text, key)
             raise ConfigError(f"{path}:{line}: {e}" if line else f"{path}: {e}", e.key) from None
         raise
+
+
+def with_infer(cfg, config=None, overrides=(), owner="the model"):
+    """``cfg`` (a merged config) with another ``infer`` section, validated once, here.
+
+    ``config``: a YAML path (or a dict) whose ``infer`` section (resize policy, decoder
+    settings) replaces ``cfg``'s; it must be a config for the same method. ``overrides``:
+    ``infer.*`` settings applied on top, as ``"infer.decode.box_thresh=0.9"`` strings.
+    Raises :class:`ConfigError`, one line naming the file or the override; ``owner`` names
+    what ``cfg`` belongs to in the message about a config for another method."""
+    method = cfg["model"]["head"]["method"]
+    infer = cfg["infer"]
+    if config is not None:
+        other = load_config(config)
+        theirs = other["model"]["head"]["method"]
+        if theirs != method:
+            where = os.fspath(config) if isinstance(config, (str, os.PathLike)) else "config"
+            raise ConfigError(f"{where}: is a config for method {theirs!r}, {owner} is "
+                              f"{method!r}", "model.head.method")
+        infer = other["infer"]
+    overrides = list(overrides or ())
+    for text in overrides:
+        parts, _ = parse_override(text)
+        if parts[0] != "infer" or len(parts) < 2:
+            raise ConfigError(f"override {text!r}: only infer.* settings can be changed here",
+                              ".".join(parts))
+    if overrides:
+        user = {"model": {"head": {"method": method}}, "infer": to_plain(infer)}
+        infer = load_config(user, overrides)["infer"]
+    return {**cfg, "infer": copy.deepcopy(infer)}
 
 
 def to_plain(obj):

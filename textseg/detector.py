@@ -1,20 +1,24 @@
 """Detector: preprocess -> forward (PyTorch or onnxruntime) -> numpy decode -> polygons.
 
+:meth:`Detector.load` is the one entry point for inference: a model file (or the shipped
+default) and its inference settings (a config's ``infer`` section, decoder options, input
+cap), validated by the config loader once, before the first image.
+
 Importing this module does not import torch: :meth:`Detector.from_onnx` runs where only
 numpy, OpenCV, pyclipper, shapely and onnxruntime are installed.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import time
+from typing import Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from .data.images import normalize
-from .errors import ModelError
-from .methods import decode_config, method_package, method_part
+from .errors import ConfigError, ModelError
+from .methods import MethodSpec, decode_config, spec
+from .types import Detection, ImageInput, Maps
 
 #: where the shipped default model lives inside the package
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "weights")
@@ -38,7 +42,7 @@ class TorchBackend:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
 
-    def __call__(self, x):
+    def __call__(self, x: np.ndarray) -> Maps:
         torch = self.torch
         with torch.inference_mode():
             out = self.model(torch.from_numpy(x).to(self.device))
@@ -58,7 +62,7 @@ class OnnxBackend:
         hw = session.get_inputs()[0].shape[2:]
         self.static_hw = tuple(hw) if all(isinstance(v, int) for v in hw) else None
 
-    def __call__(self, x):
+    def __call__(self, x: np.ndarray) -> Maps:
         if self.static_hw and tuple(x.shape[2:]) != self.static_hw:
             H, W = self.static_hw
             if x.shape[2] > H or x.shape[3] > W:
@@ -77,17 +81,21 @@ class Detector:
     """Finds text in images. ``detector(image)`` -> list of (polygon float32 (N, 2), score).
 
     ``image`` is an RGB uint8 array (H, W, 3) (grayscale (H, W) is accepted) or a path.
-    Polygons are in input-image pixels, clockwise from the top-left point.
+    Polygons are in input-image pixels, clockwise from the top-left point. Make one with
+    :meth:`load` (or :meth:`from_model` for a model in memory).
     """
 
-    def __init__(self, cfg, backend, name="model", decode_overrides=None, resize_overrides=None):
+    def __init__(self, cfg: dict, backend, name: str = "model",
+                 decode_overrides: Optional[dict] = None,
+                 resize_overrides: Optional[dict] = None):
         self.cfg = cfg
         self.backend = backend
         self.name = name
         self.method = cfg["model"]["head"]["method"]
-        self.decoder = method_part(self.method, "decode").decode
+        self.spec: MethodSpec = spec(self.method)
+        self.decoder = self.spec.decode
         # "maps": (C, h, w) per image, cropped to the image; "instances": fixed-size lists
-        self.output_kind = getattr(method_package(self.method), "OUTPUT_KIND", "maps")
+        self.output_kind = self.spec.output_kind
         self.decode_cfg = decode_config(cfg)
         self.decode_cfg.update(decode_overrides or {})
         self.resize = dict(cfg["infer"]["resize"])
@@ -95,6 +103,33 @@ class Detector:
         self.timings = {"preprocess": 0.0, "network": 0.0, "decode": 0.0, "images": 0}
 
     # -- constructors
+    @classmethod
+    def load(cls, model: Union[str, os.PathLike, None] = None,
+             config: Union[str, os.PathLike, dict, None] = None,
+             decode: Union[Mapping[str, object], Iterable[str], None] = None,
+             max_side: Optional[int] = None, device: Optional[str] = None,
+             threads: Optional[int] = None, threshold: Optional[float] = None) -> "Detector":
+        """A detector with its inference settings, all checked here, before the first image.
+
+        ``model``: a checkpoint (``.pt``) or ONNX file; None or ``"default"``: the shipped
+        model. ``config``: a YAML config for the same method whose ``infer`` section
+        (resize policy, decoder settings) replaces the model's. Then, on top:
+        ``decode``: decoder options, a mapping or ``"KEY=VALUE"`` strings (``infer.decode.KEY``);
+        ``threshold``: the method's main threshold (``spec.threshold_key``); ``max_side``:
+        the cap of the network input's long side (``infer.resize.max_side``).
+        ``device``: ``"cpu"`` (default) or ``"cuda"``; ``threads``: CPU threads of the
+        network. A bad key or value raises :class:`~textseg.errors.ConfigError` naming it.
+        """
+        device = device or "cpu"
+        if model is None or model == "default":
+            det = cls.default(device=device, threads=threads)
+        else:
+            det = cls.from_file(os.fspath(model), device=device, threads=threads)
+        overrides = infer_overrides(det.spec, decode, threshold, max_side)
+        if config is not None or overrides:
+            det.set_infer(config, overrides)
+        return det
+
     @classmethod
     def from_model(cls, model, cfg, device="cpu", **kw):
         return cls(cfg, TorchBackend(model, device), **kw)
@@ -143,7 +178,7 @@ class Detector:
                              f"tools/export_onnx.py")
         try:
             cfg = json.loads(meta[ONNX_CONFIG_KEY])
-            method_package(cfg["model"]["head"]["method"])
+            spec(cfg["model"]["head"]["method"])
             dict(cfg["infer"]["resize"])
         except (ValueError, TypeError, KeyError) as e:  # hand-edited or foreign metadata
             raise ModelError(f"{path}: damaged textseg metadata ({type(e).__name__}: "
@@ -178,22 +213,24 @@ class Detector:
             return cls.from_onnx(path, providers=providers, threads=threads, **kw)
         return cls.from_checkpoint(path, device=device, threads=threads, **kw)
 
-    def use_infer_config(self, path):
-        """Take the ``infer`` section (resize policy, decoder settings) of the config file
-        ``path`` in place of the model's own. The file must be for the model's method."""
-        from .config import ConfigError, load_config
+    def set_infer(self, config=None, overrides: Sequence[str] = ()) -> "Detector":
+        """Replace the inference settings: the ``infer`` section of ``config`` (a YAML path
+        or dict for the model's method) in place of the model's, then the ``infer.*``
+        ``overrides`` (``"infer.decode.box_thresh=0.9"``); validated by the config loader
+        (:func:`textseg.config.with_infer`, the one place that does this)."""
+        from .config import with_infer
 
-        other = load_config(path)
-        method = other["model"]["head"]["method"]
-        if method != self.method:
-            raise ConfigError(f"{path}: is a config for method {method!r}, the model is "
-                              f"{self.method!r}")
-        self.resize = dict(other["infer"]["resize"])
-        self.decode_cfg = decode_config({**self.cfg, "infer": other["infer"]})
+        self.cfg = with_infer(self.cfg, config, overrides)
+        self.resize = dict(self.cfg["infer"]["resize"])
+        self.decode_cfg = decode_config(self.cfg)
         return self
 
+    def use_infer_config(self, path) -> "Detector":
+        """Take the ``infer`` section of the config file ``path`` in place of the model's."""
+        return self.set_infer(config=path)
+
     # -- preprocessing
-    def input_size(self, h, w):
+    def input_size(self, h: int, w: int) -> tuple:
         """Network input size (before padding) for an image of h x w."""
         return input_size(h, w, self.resize)
 
@@ -219,10 +256,10 @@ class Detector:
         return batch
 
     # -- running
-    def __call__(self, image, level="word"):
+    def __call__(self, image: ImageInput, level: str = "word") -> List[Detection]:
         return self.batch([image], level=level)[0]
 
-    def batch(self, images, level="word"):
+    def batch(self, images: Sequence[ImageInput], level: str = "word") -> List[List[Detection]]:
         """Detect text in several images at once (padded to a common size)."""
         if level not in ("word", "line"):
             raise ValueError(f"level must be 'word' or 'line', not {level!r}")
@@ -257,7 +294,30 @@ class Detector:
         return results
 
 
-def rescale(dets, sy, sx, hw):
+def infer_overrides(method: MethodSpec, decode=None, threshold=None, max_side=None) -> list:
+    """``infer.*`` override strings for the config loader from :meth:`Detector.load`'s
+    ``decode`` (a mapping or ``"KEY=VALUE"`` strings), ``threshold`` and ``max_side``."""
+    out = []
+    if threshold is not None:
+        if method.threshold_key is None:
+            raise ConfigError(f"threshold: method {method.name!r} names no main threshold; "
+                              f"set one of its decoder options instead")
+        out.append(f"infer.decode.{method.threshold_key}={threshold}")
+    if isinstance(decode, Mapping):
+        out += [f"infer.decode.{k}={json.dumps(v)}" for k, v in decode.items()]
+    else:
+        for item in decode or ():
+            key, sep, value = str(item).partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"decoder option {item!r}: expected KEY=VALUE, e.g. "
+                                  f"{method.threshold_key or 'KEY'}=0.5")
+            out.append(f"infer.decode.{key.strip()}={value.strip()}")
+    if max_side is not None:
+        out.append(f"infer.resize.max_side={max_side}")
+    return out
+
+
+def rescale(dets: List[Detection], sy: float, sx: float, hw) -> List[Detection]:
     """Polygons from network-input pixels to image pixels, clipped to the image."""
     if not dets:
         return []
@@ -286,7 +346,7 @@ def _as_rgb(image):
     return a
 
 
-def input_size(h, w, resize):
+def input_size(h: int, w: int, resize: Mapping) -> tuple:
     """Network input size (before padding) of an h x w image under an ``infer.resize``
     section: ``fixed`` scales the long side to ``long_side``; ``document`` keeps the native
     resolution with the long side capped at ``max_side`` and, with ``upscale_to``, brings
@@ -301,7 +361,7 @@ def input_size(h, w, resize):
     return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
-def default_model_path():
+def default_model_path() -> Optional[str]:
     for name in DEFAULT_MODEL_NAMES:
         p = os.path.join(DEFAULT_MODEL_DIR, name)
         if os.path.isfile(p):

@@ -60,17 +60,24 @@ INPUT_NAME = "image"
 # ----------------------------------------------------------------------------- export
 
 def export_onnx(model, out_path, cfg=None, opset=MIN_OPSET, fp16=False, static_hw=None,
-                check=True, check_image=None, check_sides=CHECK_SIDES, overwrite=True):
+                check=True, check_image=None, check_sides=CHECK_SIDES, overwrite=True,
+                infer_config=None) -> dict:
     """Export ``model`` (a TextSegModel or a checkpoint path) to ``out_path``.
 
     ``cfg`` is the model's merged config (read from the checkpoint when ``model`` is a
-    path). ``check_image``: the page of the parity check (path or RGB uint8 array;
+    path). ``infer_config``: a YAML config for the same method whose ``infer`` section
+    (resize policy, decoder settings) replaces the model's in the exported metadata
+    (:func:`textseg.config.with_infer`). ``check_image``: the page of the parity check (path or RGB uint8 array;
     default ``examples/page.jpg`` or a synthetic page) resized to the long sides
     ``check_sides``. ``static_hw``: fixed (H, W), multiples of 32. Returns a report dict
     (path, bytes, opset, precision, static_hw, seconds, parity rows).
     """
     t0 = time.perf_counter()
     model, cfg, name = _resolve(model, cfg)
+    if infer_config is not None:
+        from .config import with_infer
+
+        cfg = with_infer(cfg, infer_config, owner="the checkpoint")
     opset = int(opset)
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise ExportError(f"opset {opset} is not supported; choose {MIN_OPSET}..{MAX_OPSET}")

@@ -1,44 +1,32 @@
 """Model assembly: backbone -> trunk -> method head, from a config.
 
 Plain tables name -> factory/class: :data:`BACKBONES`, :data:`TRUNKS`; a method's head
-is ``textseg.methods.method_part(method, "head").Head`` (see :func:`head_class`).
-
-A method package may set three flags (defaults in brackets): ``INPUT`` ["map"]: the
-head reads the trunk's stride-4 map, or "pyramid": [P2..P5] from
-``trunk.forward_pyramid`` (FPN only); ``NEEDS_TARGETS`` [False]: in training the
-head is called as ``head(features, targets)``; ``OUTPUT_KIND`` ["maps"]: the outputs
-are cropped to the input size, or "instances": returned as they are.
+class and how it is wired come from its spec (``textseg.methods.spec(method)``):
+``head_class()``, ``input`` ("map": the trunk's stride-4 map, or "pyramid": [P2..P5]
+from ``trunk.forward_pyramid``, FPN only), ``needs_targets`` (in training the head is
+called as ``head(features, targets)``) and ``output_kind`` ("maps" are cropped to the
+input size, "instances" returned as they are).
 """
 
-from __future__ import annotations
+from typing import Optional, Sequence
 
 import torch.nn.functional as F
 from torch import nn
 
 from .backbones import BACKBONES, build_backbone
-from .methods import method_package, method_part
+from .methods import spec
 from .trunks import TRUNKS
 
 __all__ = ["BACKBONES", "PAD_MULTIPLE", "TRUNKS", "TextSegModel", "build_model", "build_trunk",
-           "count_parameters", "head_class", "method_flags"]
+           "count_parameters"]
 
 #: the input is zero-padded (bottom/right) to a multiple of this (the C5 stride)
 PAD_MULTIPLE = 32
 
 
-def head_class(method):
-    """The ``Head`` class of a method (imports its ``head`` module)."""
-    return method_part(method, "head").Head
-
-
-def method_flags(method):
-    """(INPUT, NEEDS_TARGETS, OUTPUT_KIND) of a method package, with their defaults."""
-    pkg = method_package(method)
-    return (getattr(pkg, "INPUT", "map"), bool(getattr(pkg, "NEEDS_TARGETS", False)),
-            getattr(pkg, "OUTPUT_KIND", "maps"))
-
-
-def build_trunk(name, in_channels, channels, variant=None, fc=False, pyramid=False):
+def build_trunk(name: str, in_channels: Sequence[int], channels: int,
+                variant: Optional[str] = None, fc: bool = False,
+                pyramid: bool = False) -> nn.Module:
     """A trunk by name; ``variant`` and ``fc`` belong to FCN only.
 
     ``pyramid=True``: the model will use ``forward_pyramid`` only (FPN without its fusion conv).
@@ -59,7 +47,7 @@ def build_trunk(name, in_channels, channels, variant=None, fc=False, pyramid=Fal
     return TRUNKS[name](list(in_channels), int(channels), **options)
 
 
-def count_parameters(module, trainable_only=False):
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters of ``module`` (only those with requires_grad if asked)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
@@ -108,7 +96,7 @@ class TextSegModel(nn.Module):
         return {k: v[..., :oh, :ow] for k, v in maps.items()}
 
 
-def build_model(cfg, load_pretrained=True):
+def build_model(cfg: dict, load_pretrained: bool = True) -> TextSegModel:
     """The model a merged config (see :func:`textseg.config.load_config`) describes.
 
     ``load_pretrained=False`` skips reading ``model.backbone.pretrained``: use it when
@@ -116,13 +104,13 @@ def build_model(cfg, load_pretrained=True):
     """
     m = cfg["model"]
     b, t = m["backbone"], m["trunk"]
-    method = m["head"]["method"]
-    head_input, needs_targets, output_kind = method_flags(method)
+    method = spec(m["head"]["method"])
     backbone = build_backbone(b["name"], pretrained=b.get("pretrained") if load_pretrained else None,
                               frozen_stages=b.get("frozen_stages", -1),
                               frozen_bn=b.get("frozen_bn", False), width=b.get("width", 1.0))
     trunk = build_trunk(t["name"], backbone.out_channels, t["channels"], t.get("variant"),
-                        t.get("fc", False), pyramid=head_input == "pyramid")
+                        t.get("fc", False), pyramid=method.input == "pyramid")
     head_opts = {k: v for k, v in m["head"].items() if k != "method"}
-    head = head_class(method)(trunk.out_channels, **head_opts)
-    return TextSegModel(backbone, trunk, head, head_input, needs_targets, output_kind)
+    head = method.head_class()(trunk.out_channels, **head_opts)
+    return TextSegModel(backbone, trunk, head, method.input, method.needs_targets,
+                        method.output_kind)

@@ -147,8 +147,8 @@ class Trainer:
         sources = build_sources(cfg["data"], data_dirs)
         self.dataset = TrainDataset(sources, cfg, seed=int(self.tr["seed"]))
         self.workers = int(cfg["data"]["workers"] if workers is None else workers)
-        from .methods import method_part
-        self.loss_fn = method_part(cfg["model"]["head"]["method"], "loss").Loss(
+        from .methods import spec
+        self.loss_fn = spec(cfg["model"]["head"]["method"]).loss_class()(
             **(cfg["model"].get("loss") or {}))
 
     # -- checkpoints

@@ -11,7 +11,8 @@ mode, decode them with the method's decoder, scale the polygons back and score t
 against the original GT with the ICDAR 2015 protocol. A method whose targets are not the
 eval-mode maps (e.g. PSENet's kernels) provides ``targets_to_maps(targets, cfg)`` in its
 targets.py (cfg: the targets config, see ``textseg.methods.target_config``); without it
-the targets are passed to the decoder as they are.
+the targets are passed to the decoder as they are. The round trip itself is
+``textseg.validation.check_targets``; this tool prints it and draws the pictures.
 
 Prints one line per image, then precision/recall/hmean; the last line is one JSON object.
 --out writes, per image, a picture of every map channel and an overlay of the decoded
@@ -22,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -47,12 +47,6 @@ def parse_args(argv):
     if args.n < 0:
         ap.error("--n must be >= 0")
     return args
-
-
-def perfect_maps(targets_mod, targets, tcfg):
-    if hasattr(targets_mod, "targets_to_maps"):
-        return targets_mod.targets_to_maps(targets, tcfg)
-    return targets
 
 
 def _colour(channel):
@@ -105,63 +99,27 @@ def _save_png(path, bgr):
 
 
 def run(args):
+    """The round trip (textseg.validation.check_targets): one line per image, the summary."""
     from textseg.config import load_config
-    from textseg.data import icdar
-    from textseg.data.images import load_image
-    from textseg.detector import input_size
-    from textseg.evaluation import evaluate
-    from textseg.methods import decode_config, method_part, target_config
+    from textseg.validation import check_targets
 
     cfg = load_config(args.config, args.set)
-    method = cfg["model"]["head"]["method"]
-    targets_mod = method_part(method, "targets")
-    decode = method_part(method, "decode").decode
-    tcfg, dcfg = target_config(cfg), decode_config(cfg)
-    resize = dict(cfg["infer"]["resize"])
-    if args.max_side:
-        resize["max_side"] = args.max_side
-    pairs = [(img, gt) for img, gt in icdar.find_pairs(args.data, level=args.level) if gt]
-    if not pairs:
-        raise FileNotFoundError(f"{args.data}: no images with {args.level}-level ground truth found")
-    if args.n:
-        pairs = pairs[:args.n]
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-    gt, pred = {}, {}
-    t_targets = t_decode = 0.0
-    for img_path, gt_path in pairs:
-        key = os.path.splitext(os.path.basename(img_path))[0]
-        anns = icdar.read_gt(gt_path)
-        image = load_image(img_path)
-        h, w = image.shape[:2]
-        nh, nw = input_size(h, w, resize)
-        to_input = np.array([nw / w, nh / h], np.float32)
-        scaled = [a._replace(polygon=np.asarray(a.polygon, np.float32) * to_input) for a in anns]
-        t0 = time.perf_counter()
-        targets = targets_mod.build_targets(scaled, (nh, nw), tcfg)
-        maps = perfect_maps(targets_mod, targets, tcfg)
-        t1 = time.perf_counter()
-        dets = decode(maps, dcfg)
-        t2 = time.perf_counter()
-        t_targets, t_decode = t_targets + t1 - t0, t_decode + t2 - t1
-        dets = [(np.asarray(p, np.float32) / to_input, s) for p, s in dets]
-        gt[key], pred[key] = anns, dets
-        res = evaluate({key: anns}, {key: dets})
-        print(f"{key}: {nw}x{nh} gt {res['gt_care']} det {res['det_care']} matched {res['matched']} "
-              f"targets {1000 * (t1 - t0):.0f} ms decode {1000 * (t2 - t1):.0f} ms", flush=True)
+
+    def report(trip):
+        res, (nh, nw) = trip.result, trip.input_hw
+        print(f"{trip.key}: {nw}x{nh} gt {res['gt_care']} det {res['det_care']} matched "
+              f"{res['matched']} targets {1000 * trip.targets_s:.0f} ms decode "
+              f"{1000 * trip.decode_s:.0f} ms", flush=True)
         if args.out:
-            hit = {g for g, _ in res["per_image"][key]["pairs"]}
-            missed = [a.polygon for i, a in enumerate(anns) if not a.ignore and i not in hit]
-            save_pictures(args.out, key, image, targets, dets, missed)
-    res = evaluate(gt, pred)
-    summary = {"method": method, "level": args.level, "images": len(pairs),
-               "precision": round(res["precision"], 4), "recall": round(res["recall"], 4),
-               "hmean": round(res["hmean"], 4), "gt_care": res["gt_care"],
-               "det_care": res["det_care"], "matched": res["matched"],
-               "targets_ms": round(1000 * t_targets / len(pairs), 1),
-               "decode_ms": round(1000 * t_decode / len(pairs), 1)}
+            save_pictures(args.out, trip.key, trip.image, trip.targets, trip.detections,
+                          trip.missed)
+
+    summary = check_targets(cfg, args.data, level=args.level, max_side=args.max_side,
+                            limit=args.n, on_image=report)
     print(f"precision {summary['precision']:.4f} recall {summary['recall']:.4f} "
-          f"hmean {summary['hmean']:.4f} ({len(pairs)} images)")
+          f"hmean {summary['hmean']:.4f} ({summary['images']} images)")
     print(json.dumps(summary))
     return summary
 

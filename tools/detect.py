@@ -64,44 +64,13 @@ def parse_args(argv):
     return args
 
 
-def decode_overrides(args, method):
-    """--threshold and --decode KEY=VALUE as decoder options of ``method``."""
-    import yaml
-
-    from textseg.methods import method_package
-
-    package = method_package(method)
-    out = {}
-    if args.threshold is not None:
-        out[package.THRESHOLD_KEY] = args.threshold
-    for item in args.decode:
-        if "=" not in item:
-            _common.fail(f"--decode {item!r}: expected KEY=VALUE")
-        k, v = (t.strip() for t in item.split("=", 1))
-        if k not in package.DECODE_DEFAULTS:
-            _common.fail(f"--decode {k}: not an option of the {method} decoder "
-                         f"(choose from {', '.join(sorted(package.DECODE_DEFAULTS))})")
-        try:
-            out[k] = yaml.safe_load(v)
-        except yaml.YAMLError:
-            _common.fail(f"--decode {item!r}: {v!r} is not a valid value")
-    return out
-
-
 def load_detector(args):
+    """The detector with --config, --threshold, --decode and --max-side, checked once."""
     from textseg.detector import Detector
 
-    path = args.model or args.checkpoint
-    if path:
-        det = Detector.from_file(path, device=args.device, threads=args.threads)
-    else:
-        det = Detector.default(device=args.device, threads=args.threads)
-    if args.config:
-        det.use_infer_config(args.config)
-    det.decode_cfg.update(decode_overrides(args, det.method))
-    if args.max_side:
-        det.resize["max_side"] = args.max_side
-    return det
+    return Detector.load(args.model or args.checkpoint, config=args.config, decode=args.decode,
+                         max_side=args.max_side, device=args.device, threads=args.threads,
+                         threshold=args.threshold)
 
 
 def check_outputs(args, page, seen_stems):

@@ -92,14 +92,8 @@ def run_model(args):
     from textseg.detector import Detector
     from textseg.validation import evaluate_folder
 
-    if args.model == "default":
-        det = Detector.default(device=args.device)
-    else:
-        det = Detector.from_file(args.model, device=args.device)
-    if args.config:
-        det.use_infer_config(args.config)
-    if args.max_side:
-        det.resize["max_side"] = args.max_side
+    det = Detector.load(args.model, config=args.config, max_side=args.max_side,
+                        device=args.device)
     res = evaluate_folder(det, args.data, level=args.level, max_images=args.limit,
                           progress=sys.stderr.isatty(), pred_dir=args.save_pred,
                           lenient=args.lenient, strict=args.strict)

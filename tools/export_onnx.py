@@ -39,20 +39,6 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
-def infer_from(checkpoint, config_path):
-    """The checkpoint's config with the ``infer`` section of ``config_path``."""
-    from textseg.checkpoint import load_checkpoint
-    from textseg.config import ConfigError, load_config
-
-    cfg = load_config(load_checkpoint(checkpoint)["config"])
-    other = load_config(config_path)
-    if other["model"]["head"]["method"] != cfg["model"]["head"]["method"]:
-        raise ConfigError(f"{config_path}: is for method {other['model']['head']['method']!r}, "
-                         f"the checkpoint for {cfg['model']['head']['method']!r}")
-    cfg["infer"] = other["infer"]
-    return cfg
-
-
 def main(argv=None):
     args = parse_args(argv)
     if os.path.lexists(args.out) and not args.overwrite:
@@ -64,8 +50,8 @@ def main(argv=None):
         from textseg.fileio import ensure_writable_dir
 
         ensure_writable_dir(os.path.dirname(os.path.abspath(args.out)), create=True)
-        cfg = infer_from(args.checkpoint, args.config) if args.config else None
-        report = export_onnx(args.checkpoint, args.out, cfg=cfg, opset=args.opset, fp16=args.fp16,
+        report = export_onnx(args.checkpoint, args.out, infer_config=args.config,
+                             opset=args.opset, fp16=args.fp16,
                              static_hw=args.static, check=not args.no_check,
                              check_image=args.check_image, overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 - user errors in one line

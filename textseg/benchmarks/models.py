@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..backbones import build_backbone
-from ..model import TextSegModel, build_trunk, count_parameters, head_class
+from ..model import TextSegModel, build_trunk, count_parameters
 
 #: trunk widths we use: FCN/FPN at 256, UNet at 64 (decoder 256/128/64, see trunks/unet.py)
 DEFAULT_CHANNELS = {"fcn": 256, "unet": 64, "fpn": 256}
@@ -100,12 +100,13 @@ def count_macs(model, x):
 def _head(method, channels):
     """(head module, description): a method's Head with its defaults, or a 1x1 conv."""
     if method:
-        from ..methods import method_package
+        from ..errors import ConfigError
+        from ..methods import spec
 
         try:
-            opts = dict(method_package(method).HEAD_DEFAULTS)
-            return head_class(method)(channels, **opts), method
-        except (ImportError, AttributeError) as e:
+            found = spec(method)
+            return found.head_class()(channels, **dict(found.head_defaults)), method
+        except (ImportError, AttributeError, ConfigError) as e:
             print(f"warning: head {method!r} not available ({e}); using a 1x1 conv", file=sys.stderr)
     return ConvHead(channels), "1x1 conv"
 

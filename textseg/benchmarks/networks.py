@@ -50,13 +50,14 @@ QUICK = {"trunks": ("fpn",), "backbones": ("resnet18", "resnet50"), "sizes": (64
 
 def available_methods():
     """The methods whose head exists in this copy: east, pse and db when present."""
-    from ..methods import method_part
+    from ..errors import ConfigError
+    from ..methods import spec
 
     out = []
     for method in ("east", "pse", "db"):
         try:
-            method_part(method, "head").Head
-        except (ImportError, AttributeError):
+            spec(method).head_class()
+        except (ImportError, AttributeError, ConfigError):
             continue
         out.append(method)
     return tuple(out)

@@ -104,7 +104,7 @@ class TrainDataset(Dataset):
     """Position -> (normalised crop, target maps) for one method."""
 
     def __init__(self, sources, cfg, seed=0):
-        from ..methods import method_part, target_config
+        from ..methods import spec, target_config
         from .augment import TrainAugment
 
         self.sources = sources
@@ -113,7 +113,7 @@ class TrainDataset(Dataset):
         self.crop = int(cfg["data"]["crop_size"])
         self.augment = TrainAugment(cfg["data"]["augment"], self.crop)
         method = cfg["model"]["head"]["method"]
-        self.build_targets = method_part(method, "targets").build_targets
+        self.build_targets = spec(method).build_targets
         self.target_cfg = target_config(cfg)
 
     def __len__(self):

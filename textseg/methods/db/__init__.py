@@ -8,7 +8,7 @@ B = 1 / (1 + exp(-k (P - T))), whose loss teaches P to be sharp where T is high.
 inference only P is needed: the decoder binarises it with a fixed threshold, takes one
 region per connected component and grows each region back by D' = A' ratio / L'.
 
-This module is torch-free: it only holds the option defaults.
+This module is torch-free: it only holds the option defaults and the spec.
 
 Sources of the defaults:
 
@@ -22,6 +22,8 @@ Sources of the defaults:
   weight_prob 5, weight_thr 10) also use; test thresh 0.3, box_thresh 0.6 (ICDAR 2015),
   unclip 1.5 (also PaddleOCR's ``DBPostProcess``).
 """
+
+from ..contract import MethodSpec
 
 HEAD_DEFAULTS = {
     "stride": 1,            # 1 (paper: two 2x deconvs from the stride-4 trunk), 2 or 4
@@ -63,5 +65,7 @@ CHOICES = {
     "infer.decode.unclip": ("ratio", "inverse"),
 }
 
-#: the option ``tools/detect.py --threshold`` sets: a region's mean probability
-THRESHOLD_KEY = "box_thresh"
+#: the method contract (see textseg.methods.contract); --threshold sets a region's mean
+#: probability
+SPEC = MethodSpec("db", __name__, HEAD_DEFAULTS, TARGET_DEFAULTS, LOSS_DEFAULTS, DECODE_DEFAULTS,
+                  choices=CHOICES, threshold_key="box_thresh")

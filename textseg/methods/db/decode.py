@@ -35,23 +35,19 @@ import pyclipper
 
 from textseg.geometry import clockwise_from_top_left, order_clockwise, rect_corners, rotated_rects
 
-from . import DECODE_DEFAULTS, HEAD_DEFAULTS
+from . import SPEC
 
 __all__ = ["decode", "region_scores", "regions", "unclip_distance"]
 
 _CLIPPER_SCALE = 256.0
 
 
-def _options(cfg):
-    cfg = dict(cfg or {})
-    head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
-    opts = {**DECODE_DEFAULTS, **{k: v for k, v in cfg.items() if k in DECODE_DEFAULTS}}
-    if opts["unclip"] not in ("ratio", "inverse"):
-        raise ValueError(f"DBNet decode unclip must be 'ratio' or 'inverse', "
-                         f"got {opts['unclip']!r}")
+def _checked(cfg):
+    """The decode options (``unclip`` checked by the spec) and the stride."""
+    _, opts, stride = SPEC.decode_options(cfg)
     if not 0.0 < float(opts["shrink_ratio"]) < 1.0:
         raise ValueError(f"DBNet decode shrink_ratio must be in (0, 1), got {opts['shrink_ratio']}")
-    return head, opts, int(cfg.get("stride", head["stride"]))
+    return opts, stride
 
 
 def unclip_distance(area, perimeter, opts):
@@ -153,7 +149,7 @@ def decode(maps, cfg):
     """Text regions for one image from its maps ({'prob': (1, h, w)} probabilities).
     Returns a list of (polygon float32 (N, 2), score) in network-input pixels: quads, or
     outlines with ``polygon: true``."""
-    _, opts, stride = _options(cfg)
+    opts, stride = _checked(cfg)
     prob = np.asarray(maps["prob"], dtype=np.float32)
     while prob.ndim > 2 and prob.shape[0] == 1:
         prob = prob[0]

@@ -35,17 +35,15 @@ import numpy as np
 
 from textseg.geometry import annotation_polygons, shrink_polygon
 
-from . import HEAD_DEFAULTS, TARGET_DEFAULTS
+from . import SPEC
 from ..raster import fill_each
 
 _CHUNK = 1 << 20      # box pixels per distance pass (bounds the temporary arrays)
 
 
-def _options(cfg):
-    cfg = dict(cfg or {})
-    head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
-    opts = {**TARGET_DEFAULTS, **{k: v for k, v in cfg.items() if k in TARGET_DEFAULTS}}
-    stride = int(cfg.get("stride", head["stride"]))
+def _checked(cfg):
+    """The target options and the stride, with DBNet's range checks."""
+    _, opts, stride = SPEC.target_options(cfg)
     if not 0.0 < float(opts["shrink_ratio"]) < 1.0:
         raise ValueError(f"DBNet shrink_ratio must be in (0, 1), got {opts['shrink_ratio']}")
     if not 0.0 <= float(opts["thresh_min"]) < float(opts["thresh_max"]) <= 1.0:
@@ -160,7 +158,7 @@ def _annotation_polygons(annotations):
 def build_targets(annotations, image_hw, cfg):
     """DBNet maps for one image: {'prob', 'mask', 'thresh', 'thresh_mask'}, each
     (1, h, w) float32 at the head's stride."""
-    opts, stride = _options(cfg)
+    opts, stride = _checked(cfg)
     r = float(opts["shrink_ratio"])
     lo, hi = float(opts["thresh_min"]), float(opts["thresh_max"])
     h, w = math.ceil(int(image_hw[0]) / stride), math.ceil(int(image_hw[1]) / stride)

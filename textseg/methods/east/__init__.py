@@ -5,7 +5,7 @@ word the pixel belongs to: RBOX (distances to the four edges of a rotated rectan
 plus its angle) or QUAD (offsets to the four corners). The decoder restores one
 quadrangle per confident pixel and merges them with locality-aware NMS.
 
-This module is torch-free: it only holds the option defaults.
+This module is torch-free: it only holds the option defaults and the spec.
 
 Document defaults (what differs from the scene-text paper and why):
 
@@ -21,6 +21,8 @@ Document defaults (what differs from the scene-text paper and why):
   paper's [-pi/2, pi/2]: each rectangle then has one description, and document text
   (angle near 0) sits far from the wrap-around at +-45 degrees.
 """
+
+from ..contract import MethodSpec
 
 HEAD_DEFAULTS = {
     "geometry": "rbox",     # "rbox" (4 distances + angle) or "quad" (8 corner offsets)
@@ -55,5 +57,6 @@ DECODE_DEFAULTS = {
     "min_size": 0.0,        # drop boxes whose shorter side is under it (px of network input)
 }
 
-#: the option ``tools/detect.py --threshold`` sets: a pixel's text score
-THRESHOLD_KEY = "score_thresh"
+#: the method contract (see textseg.methods.contract); --threshold sets a pixel's text score
+SPEC = MethodSpec("east", __name__, HEAD_DEFAULTS, TARGET_DEFAULTS, LOSS_DEFAULTS, DECODE_DEFAULTS,
+                  choices=CHOICES, threshold_key="score_thresh")

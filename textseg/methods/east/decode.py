@@ -15,7 +15,7 @@ stands for the input point ((j + 0.5) * stride - 0.5, (i + 0.5) * stride - 0.5),
 import cv2
 import numpy as np
 
-from . import DECODE_DEFAULTS, HEAD_DEFAULTS
+from . import SPEC
 from .lanms import lanms
 from ...geometry import order_clockwise
 from .rbox import min_area_rects, restore_rbox
@@ -27,17 +27,10 @@ __all__ = ["decode", "lanms", "candidates", "box_scores", "MAX_COORD"]
 MAX_COORD = float(1 << 15)
 
 
-def _options(cfg):
-    cfg = dict(cfg or {})
-    head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
-    opts = {**DECODE_DEFAULTS, **{k: v for k, v in cfg.items() if k in DECODE_DEFAULTS}}
-    return head, opts, int(cfg.get("stride", head["stride"]))
-
-
 def candidates(maps, cfg):
     """Candidate boxes (N, 9) float32 ``x1, y1, ..., x4, y4, score`` in row-major order of
     their pixels: the input of the locality-aware NMS."""
-    head, opts, stride = _options(cfg)
+    head, opts, stride = SPEC.decode_options(cfg)
     score = np.asarray(maps["score"], dtype=np.float32).reshape(maps["score"].shape[-2:])
     geo = np.asarray(maps["geometry"], dtype=np.float32)
     ys, xs = np.nonzero(score > opts["score_thresh"])
@@ -81,7 +74,7 @@ def decode(maps, cfg):
     """Quads for one image from its maps ({'score': (1, h, w), 'geometry': (C, h, w)}).
 
     Returns a list of (quad float32 (4, 2), score) in network-input pixels."""
-    head, opts, stride = _options(cfg)
+    head, opts, stride = SPEC.decode_options(cfg)
     boxes = candidates(maps, cfg)
     if len(boxes) == 0:
         return []

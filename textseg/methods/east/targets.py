@@ -21,20 +21,10 @@ import math
 
 import numpy as np
 
-from . import HEAD_DEFAULTS, TARGET_DEFAULTS
+from . import SPEC
 from ...geometry import min_area_quad, order_clockwise
 from ..raster import fill_each, map_pixel_centres
 from .rbox import min_area_rects, shrink_quads
-
-
-def _options(cfg):
-    cfg = dict(cfg or {})
-    head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
-    opts = {**TARGET_DEFAULTS, **{k: v for k, v in cfg.items() if k in TARGET_DEFAULTS}}
-    stride = int(cfg.get("stride", head["stride"]))
-    if head["geometry"] not in ("rbox", "quad"):
-        raise ValueError(f"EAST geometry must be 'rbox' or 'quad', got {head['geometry']!r}")
-    return head, opts, stride
 
 
 def _annotation_quads(annotations):
@@ -54,7 +44,7 @@ def _annotation_quads(annotations):
 
 def build_targets(annotations, image_hw, cfg):
     """EAST maps for one image: {'score', 'geometry', 'mask'} float32 (C, h, w)."""
-    head, opts, stride = _options(cfg)
+    head, opts, stride = SPEC.target_options(cfg)  # geometry checked there
     height, width = int(image_hw[0]), int(image_hw[1])
     h, w = math.ceil(height / stride), math.ceil(width / stride)
     n_geo = 5 if head["geometry"] == "rbox" else 8
@@ -93,7 +83,7 @@ def build_targets(annotations, image_hw, cfg):
 def targets_to_maps(targets, cfg):
     """The maps a perfect head would output in eval mode for these targets (what the
     decoder reads): the score map, and the geometry clipped to the head's range."""
-    head, _, _ = _options(cfg)
+    head = SPEC.target_options(cfg).head
     limit = float(head["max_text_size"])
     geo = np.array(targets["geometry"], dtype=np.float32, copy=True)
     if head["geometry"] == "rbox":

@@ -16,7 +16,7 @@ How it plugs into textseg (it differs from the dense methods in three ways):
   ``boxes`` (B, D, 4), ``scores`` (B, D) and ``masks`` (B, D, 28, 28) (probabilities),
   D = ``detections_per_image``, padded with score 0; nothing may crop them spatially.
 
-This module is torch-free: it only holds the option defaults and the flags.
+This module is torch-free: it only holds the option defaults, the flags and the spec.
 
 Document defaults (what differs from the COCO recipe and why):
 
@@ -28,6 +28,8 @@ Document defaults (what differs from the COCO recipe and why):
 * more proposals and detections (3000 pre-NMS per level, 2000 post-NMS, 1000
   detections; COCO: 1000/1000/100): a page holds hundreds to thousands of words.
 """
+
+from ..contract import MethodSpec
 
 HEAD_DEFAULTS = {
     "stride": 4,                     # stride of P2, the finest level (the model contract's)
@@ -86,5 +88,8 @@ INPUT = "pyramid"
 OUTPUT_KIND = "instances"
 NEEDS_TARGETS = True
 
-#: the option ``tools/detect.py --threshold`` sets: a detection's class score
-THRESHOLD_KEY = "score_thresh"
+#: the method contract (see textseg.methods.contract); --threshold sets a detection's
+#: class score
+SPEC = MethodSpec("maskrcnn", __name__, HEAD_DEFAULTS, TARGET_DEFAULTS, LOSS_DEFAULTS,
+                  DECODE_DEFAULTS, threshold_key="score_thresh", input=INPUT,
+                  needs_targets=NEEDS_TARGETS, output_kind=OUTPUT_KIND)

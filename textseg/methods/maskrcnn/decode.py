@@ -20,17 +20,12 @@ import cv2
 import numpy as np
 
 from ...geometry import clockwise_from_top_left, order_clockwise, rect_corners
-from . import DECODE_DEFAULTS
+from . import SPEC
 
 __all__ = ["decode", "paste_mask", "MAX_COORD"]
 
 #: boxes with a coordinate beyond it (px of network input) are dropped as garbage
 MAX_COORD = float(1 << 15)
-
-
-def _options(cfg):
-    cfg = dict(cfg or {})
-    return {**DECODE_DEFAULTS, **{k: v for k, v in cfg.items() if k in DECODE_DEFAULTS}}
 
 
 def paste_mask(mask, box, thresh=0.5):
@@ -60,7 +55,7 @@ def _contour(binary, epsilon):
 
 def decode(maps, cfg):
     """List of (polygon float32 (N, 2), score) for one image's detections."""
-    opts = _options(cfg)
+    opts = SPEC.decode_options(cfg).opts
     scores = np.asarray(maps["scores"], np.float32).reshape(-1)
     boxes = np.asarray(maps["boxes"], np.float32).reshape(-1, 4)
     masks = np.asarray(maps["masks"], np.float32)

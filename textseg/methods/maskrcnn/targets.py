@@ -19,14 +19,14 @@ import warnings
 import cv2
 import numpy as np
 
-from . import TARGET_DEFAULTS
+from . import SPEC
 
 _SHIFT = 4  # fractional bits for cv2.fillPoly
 
 
-def _options(cfg):
-    cfg = dict(cfg or {})
-    opts = {**TARGET_DEFAULTS, **{k: v for k, v in cfg.items() if k in TARGET_DEFAULTS}}
+def _checked(cfg):
+    """The target options, with the check of max_instances."""
+    opts = SPEC.target_options(cfg).opts
     if int(opts["max_instances"]) < 1:
         raise ValueError(f"maskrcnn targets: max_instances must be >= 1, "
                          f"got {opts['max_instances']}")
@@ -35,7 +35,7 @@ def _options(cfg):
 
 def build_targets(annotations, image_hw, cfg):
     """Fixed-size targets of one image (see the module docstring)."""
-    opts = _options(cfg)
+    opts = _checked(cfg)
     h, w = int(image_hw[0]), int(image_hw[1])
     k = int(opts["max_instances"])
     boxes = np.zeros((k, 4), np.float32)

@@ -8,13 +8,15 @@ labels them and grows each label back, kernel by kernel, to the full text region
 (progressive scale expansion, breadth first: a contested pixel goes to the label that
 reaches it first).
 
-This module is torch-free: it only holds the option defaults.
+This module is torch-free: it only holds the option defaults and the spec.
 
 Sources of the defaults: the paper (n = 7 kernels, m = 0.4, loss 0.7 text + 0.3 kernels,
 OHEM 3:1) and the authors' code (github.com/whai362/PSENet: head 3x3 conv 256 + BN +
 ReLU + 1x1 conv; shrink offset capped at 20 px; test ``min_area`` 16, ``min_score`` 0.85,
 kernel threshold 0.5 on the sigmoid).
 """
+
+from ..contract import MethodSpec
 
 HEAD_DEFAULTS = {
     "kernel_num": 7,        # paper: n = 7 (kernel 0 is the text region)
@@ -45,5 +47,7 @@ DECODE_DEFAULTS = {
     "polygon_epsilon": 0.05,  # contour simplification, as a fraction of the text height
 }
 
-#: the option ``tools/detect.py --threshold`` sets: a region's mean text probability
-THRESHOLD_KEY = "box_thresh"
+#: the method contract (see textseg.methods.contract); --threshold sets a region's mean
+#: text probability
+SPEC = MethodSpec("pse", __name__, HEAD_DEFAULTS, TARGET_DEFAULTS, LOSS_DEFAULTS, DECODE_DEFAULTS,
+                  threshold_key="box_thresh")

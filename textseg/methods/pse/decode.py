@@ -27,19 +27,12 @@ import numpy as np
 from textseg.geometry import (clockwise_from_top_left, expand_polygon, order_clockwise,
                               polygon_area, rect_corners, rotated_rects)
 
-from . import DECODE_DEFAULTS, HEAD_DEFAULTS
+from . import SPEC
 
 __all__ = ["decode", "pse", "regions"]
 
 _NONE = float(2 ** 62)  # key of a pixel that is not on the frontier
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-
-
-def _options(cfg):
-    cfg = dict(cfg or {})
-    head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
-    opts = {**DECODE_DEFAULTS, **{k: v for k, v in cfg.items() if k in DECODE_DEFAULTS}}
-    return head, opts, int(cfg.get("stride", head["stride"]))
 
 
 def _expand(kernels, seeds, region):
@@ -243,7 +236,7 @@ def decode(maps, cfg):
     """Text regions for one image from its maps ({'kernels': (n, h, w)} probabilities,
     kernel 0 the text region). Returns a list of (polygon float32 (N, 2), score) in
     network-input pixels: quads, or contours with ``polygon: true``."""
-    head, opts, stride = _options(cfg)
+    head, opts, stride = SPEC.decode_options(cfg)
     k = np.asarray(maps["kernels"], dtype=np.float32)
     if k.ndim == 4 and k.shape[0] == 1:
         k = k[0]

@@ -36,15 +36,13 @@ import numpy as np
 
 from textseg.geometry import annotation_polygons, bounding_boxes, shrink_polygon
 
-from . import HEAD_DEFAULTS, TARGET_DEFAULTS
+from . import SPEC
 from ..raster import fill_together
 
 
-def _options(cfg):
-    cfg = dict(cfg or {})
-    head = {**HEAD_DEFAULTS, **(cfg.get("head") or {})}
-    opts = {**TARGET_DEFAULTS, **{k: v for k, v in cfg.items() if k in TARGET_DEFAULTS}}
-    stride = int(cfg.get("stride", head["stride"]))
+def _checked(cfg):
+    """(kernel_num, min_scale, max_offset, stride), with PSENet's range checks."""
+    head, opts, stride = SPEC.target_options(cfg)
     n = int(head["kernel_num"])
     if n < 2:
         raise ValueError(f"PSENet kernel_num must be >= 2, got {n}")
@@ -111,7 +109,7 @@ def _annotation_polygons(annotations):
 
 def build_targets(annotations, image_hw, cfg):
     """PSENet maps for one image: {'kernels': (n, h, w), 'mask': (1, h, w)} float32."""
-    n, min_scale, max_offset, stride = _options(cfg)
+    n, min_scale, max_offset, stride = _checked(cfg)
     h, w = math.ceil(int(image_hw[0]) / stride), math.ceil(int(image_hw[1]) / stride)
     kernels = np.zeros((n, h, w), np.uint8)
     mask = np.ones((h, w), np.uint8)
