@@ -11,6 +11,8 @@
 
 Instances entirely outside the image are dropped. Beyond K instances, text ones are kept
 before don't-care ones, then larger before smaller; the rest are dropped with a warning.
+:func:`targets_to_maps` gives the eval-mode outputs a perfect head would return for them
+(the round trip of ``tools/check_targets.py`` and the method contract test).
 numpy/cv2 only (runs in DataLoader workers).
 """
 
@@ -69,3 +71,28 @@ def build_targets(annotations, image_hw, cfg):
         pts = np.round(polys[idx[slot]] * (1 << _SHIFT)).astype(np.int32)
         cv2.fillPoly(canvas, [pts], slot + 1, lineType=cv2.LINE_8, shift=_SHIFT)
     return {"boxes": boxes, "box_flags": flags, "instances": inst}
+
+
+def targets_to_maps(targets, cfg):
+    """The detections a perfect head outputs for ``targets``: ``boxes`` (K, 4), ``scores``
+    (K,) 1 for text and 0 for don't care and padding, and ``masks`` (K, M, M) (M = 2 x
+    ``mask_pool``): each instance's pixels sampled at the mask cells' centres inside its box
+    (x = x1 + (u + 0.5) (x2 - x1) / M, the convention the decoder pastes back with)."""
+    head = SPEC.target_options(cfg).head
+    m = 2 * int(head["mask_pool"])
+    boxes = np.asarray(targets["boxes"], np.float32).reshape(-1, 4)
+    flags = np.asarray(targets["box_flags"], np.float32).reshape(-1)
+    inst = np.asarray(targets["instances"]).reshape(np.shape(targets["instances"])[-2:])
+    masks = np.zeros((len(boxes), m, m), np.float32)
+    scores = (flags > 0).astype(np.float32)
+    for i in np.nonzero(scores)[0]:
+        x1, y1, x2, y2 = (float(v) for v in boxes[i])
+        if x2 <= x1 or y2 <= y1:
+            scores[i] = 0.0
+            continue
+        sx, sy = (x2 - x1) / m, (y2 - y1) / m
+        warp = np.array([[sx, 0, x1 + 0.5 * sx], [0, sy, y1 + 0.5 * sy]], np.float64)
+        own = (inst == i + 1).astype(np.float32)
+        masks[i] = cv2.warpAffine(own, warp, (m, m), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_CONSTANT)
+    return {"boxes": boxes.copy(), "scores": scores, "masks": masks}
