@@ -47,12 +47,14 @@ class Word:
     direction: float = 0.0
     order: int = 0
     text: str = ""
+    #: index of the word in the detections it was built from (-1: unknown)
+    index: int = -1
 
     def __post_init__(self):
         self.polygon = _poly(self.polygon)
 
     def to_dict(self, decimals=2):
-        return {"order": self.order, "polygon": _round(self.polygon, decimals),
+        return {"order": self.order, "index": self.index, "polygon": _round(self.polygon, decimals),
                 "score": None if self.score is None else round(float(self.score), 4),
                 "direction": round(float(self.direction), 2), "text": self.text}
 
@@ -159,7 +161,8 @@ class PageLayout:
             lines = []
             for ld in bd.get("lines", []):
                 words = [Word(w["polygon"], w.get("score"), w.get("direction", 0.0),
-                              w.get("order", 0), w.get("text", "")) for w in ld.get("words", [])]
+                              w.get("order", 0), w.get("text", ""), w.get("index", -1))
+                         for w in ld.get("words", [])]
                 lines.append(Line(ld["polygon"], words, ld.get("score"), ld.get("direction", 0.0),
                                   ld.get("order", 0), ld.get("text", ""), ld.get("baseline")))
             blocks.append(Block(bd["polygon"], lines, bd.get("score"), bd.get("direction", 0.0),

@@ -1,0 +1,170 @@
+"""Words -> an OCR-ready page: orientation, lines (segments), blocks, reading order.
+
+    from textseg.layout import analyze
+    layout = analyze(words, image)   # words: [(polygon, score), ...] in input-image pixels
+
+1. Orientation and skew (:func:`.orientation.detect_orientation`; from the boxes alone
+   without an image, or given as ``orientation=(angle, skew)``).
+2. Words running across the page's direction (elongated, their long side within 30 degrees
+   of the perpendicular: vertical labels, margin IDs) are set apart; each of the two sets is
+   cut into line segments (:func:`.lines.line_labels`). The sense of vertical lines comes
+   from the ink of their words when the image is given (else ``vertical_default``: 270,
+   bottom to top, relative to an upright page).
+3. Lines are ordered and grouped into blocks in the page frame (:func:`.order.reading_order`).
+
+Every polygon is in the frame of the input image, starting at the element's top-left in its
+own reading direction (an upside-down page gives words starting at their bottom-right
+corner on screen, still clockwise). numpy and OpenCV only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .lines import _as_quad, line_labels
+from .order import reading_order
+from .orientation import detect_orientation, ink_sense
+from .page import Block, Line, PageLayout, Word
+
+__all__ = ["analyze", "reading_start"]
+
+
+def _unit_deg(deg):
+    t = np.radians(deg)
+    return np.array([np.cos(t), np.sin(t)])
+
+
+def _deg(v):
+    return float(np.degrees(np.arctan2(v[1], v[0])) % 360.0)
+
+
+def reading_start(poly, direction):
+    """``poly`` (N, 2) re-started at its top-left point for text reading along ``direction``
+    (unit vector), keeping the point order (so a clockwise polygon stays clockwise)."""
+    p = np.asarray(poly, np.float32).reshape(-1, 2)
+    u = np.asarray(direction, np.float64)
+    n = np.array([-u[1], u[0]])
+    if len(p) == 4:
+        edge = np.roll(p, -1, axis=0) - p  # edge k: p[k] -> p[k + 1]
+        k = int(np.argmax(edge @ u))
+    else:
+        k = int(np.argmin(p @ u + p @ n))
+    return np.roll(p, -k, axis=0)
+
+
+def _rect(points, u):
+    """The rectangle along unit ``u`` holding ``points`` (K, 2): (4, 2) clockwise (image
+    coordinates) from its top-left in the reading frame, and its extents."""
+    n = np.array([-u[1], u[0]])
+    a, c = points @ u, points @ n
+    a0, a1, c0, c1 = a.min(), a.max(), c.min(), c.max()
+    corners = [(a0, c0), (a1, c0), (a1, c1), (a0, c1)]
+    return np.array([x * u + y * n for x, y in corners], np.float32), (a0, c0, a1, c1)
+
+
+def _cross_words(quads, axis_vec):
+    """Words whose long side runs across the page axis (bool (M,))."""
+    along = (quads[:, 1] - quads[:, 0]) + (quads[:, 2] - quads[:, 3])
+    side = (quads[:, 2] - quads[:, 1]) + (quads[:, 3] - quads[:, 0])
+    la, ls = np.linalg.norm(along, axis=1), np.linalg.norm(side, axis=1)
+    long_dir = np.where((ls > la)[:, None], side, along)
+    long_len = np.maximum(la, ls)
+    elongated = long_len >= 2.0 * np.minimum(la, ls)
+    cos = np.abs(long_dir @ axis_vec) / np.maximum(np.linalg.norm(long_dir, axis=1), 1e-9)
+    return elongated & (cos < np.cos(np.radians(60)))
+
+
+def analyze(words, image=None, *, orientation=None, segment=True, size=None, image_name="",
+            vertical_default=270, line_options=None, order_options=None):
+    """Build the :class:`~textseg.layout.page.PageLayout` of one page.
+
+    ``words``: ``[(polygon, score), ...]`` (input-image pixels); ``image``: the page (RGB or
+    gray uint8), used for the orientation's ink vote and its size; ``orientation``:
+    ``(angle, skew)`` to skip detection; ``segment``: lines are segments
+    (:func:`~textseg.layout.segment_lines`) rather than visual rows; ``size``: ``(width,
+    height)`` when no image is given; ``line_options`` / ``order_options``: see
+    :data:`~textseg.layout.LINE_DEFAULTS`, :data:`~textseg.layout.SEGMENT_DEFAULTS`,
+    :data:`~textseg.layout.order.ORDER_DEFAULTS`.
+    """
+    words = list(words)
+    if image is not None:
+        height, width = np.asarray(image).shape[:2]
+    elif size is not None:
+        width, height = size
+    else:
+        pts = np.concatenate([np.asarray(w[0], np.float64).reshape(-1, 2) for w in words]) \
+            if words else np.zeros((1, 2))
+        width, height = int(np.ceil(pts[:, 0].max())), int(np.ceil(pts[:, 1].max()))
+    if orientation is None:
+        angle, skew, conf = detect_orientation(image, words)
+    else:
+        angle, skew = orientation
+        conf = None
+    layout = PageLayout(int(width), int(height), [], int(angle) % 360, float(skew), conf,
+                        image_name)
+    if not words:
+        return layout
+    u_page = _unit_deg(angle + skew)
+    quads = np.stack([_as_quad(w[0]) for w in words])
+    scores = [None if w[1] is None else float(w[1]) for w in words]
+    cross = _cross_words(quads, u_page) if len(words) >= 2 else np.zeros(len(words), bool)
+
+    lines = []  # (word indices, unit direction, vertical)
+    for group in (np.flatnonzero(~cross), np.flatnonzero(cross)):
+        if len(group) == 0:
+            continue
+        vertical = bool(cross[group[0]])
+        dets = [words[k] for k in group]
+        label, info = line_labels(dets, segment=segment, **(line_options or {}))
+        d = info["direction"]
+        if vertical:
+            ref = np.array([-u_page[1], u_page[0]])  # the page's "down"
+            theta = angle + skew + 90.0
+            vote = 0.0
+            if image is not None:
+                vote, _ = ink_sense(image, quads[group], theta)
+            want = ref if (vote > 0 or (vote == 0 and (vertical_default - 90) % 360 == 0)) else -ref
+        else:
+            want = u_page
+        d = d * np.where(d @ want < 0, -1.0, 1.0)[:, None]
+        for lab in range(int(label.max()) + 1):
+            members = group[label == lab]
+            dm = d[label == lab]
+            u = dm.sum(axis=0)
+            u = u / max(np.linalg.norm(u), 1e-9)
+            lines.append((members, u, vertical))
+
+    # line rectangles, and their boxes in the page frame
+    n_page = np.array([-u_page[1], u_page[0]])
+    boxes, heights, n_words, vert, rects = [], [], [], [], []
+    for members, u, vertical in lines:
+        # the words along the line, in reading order
+        c = quads[members].mean(axis=1) @ u
+        members = members[np.argsort(c, kind="stable")]
+        pts = quads[members].reshape(-1, 2)
+        rect, (a0, c0, a1, c1) = _rect(pts, u)
+        rects.append((members, u, vertical, rect, c1 - c0))
+        x, y = rect @ u_page, rect @ n_page
+        boxes.append((x.min(), y.min(), x.max(), y.max()))
+        heights.append(c1 - c0)
+        n_words.append(len(members))
+        vert.append(vertical)
+    blocks = reading_order(np.array(boxes), np.array(heights), np.array(n_words), np.array(vert),
+                           **(order_options or {}))
+
+    for kind, line_idx in blocks:
+        block_lines = []
+        for li in line_idx:
+            members, u, vertical, rect, _ = rects[li]
+            ws = [Word(reading_start(words[k][0], u), scores[k], _deg(u), index=int(k)) for k in members]
+            sc = [s for s in (scores[k] for k in members) if s is not None]
+            baseline = np.array([rect[3], rect[2]], np.float32)
+            block_lines.append(Line(rect, ws, float(np.mean(sc)) if sc else None, _deg(u),
+                                    baseline=baseline))
+        pts = np.concatenate([line.polygon for line in block_lines])
+        u = u_page if not rects[line_idx[0]][2] else rects[line_idx[0]][1]
+        brect, _ = _rect(pts, u)
+        sc = [line.score for line in block_lines if line.score is not None]
+        layout.blocks.append(Block(brect, block_lines, float(np.mean(sc)) if sc else None,
+                                   _deg(u), kind=kind))
+    return layout.renumber()
