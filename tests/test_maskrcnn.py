@@ -447,7 +447,7 @@ def test_config_loads_and_builds(monkeypatch):
 
     monkeypatch.setitem(methods.METHODS, "maskrcnn", "textseg.methods.maskrcnn")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cfg = load_config(os.path.join(root, "configs", "maskrcnn_r50_fpn.yaml"))
+    cfg = load_config(os.path.join(root, "configs", "maskrcnn_fpn_r50.yaml"))
     head = {k: v for k, v in cfg["model"]["head"].items() if k != "method"}
     assert head == maskrcnn.HEAD_DEFAULTS  # the config spells out the defaults
     assert cfg["model"]["loss"] == maskrcnn.LOSS_DEFAULTS
