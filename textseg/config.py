@@ -13,6 +13,7 @@ override, the dotted key and what is allowed. Torch-free.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 
@@ -110,6 +111,23 @@ RANGES = {
     "infer.resize.max_side": (32, None),
     "infer.resize.long_side": (32, None),
     "infer.resize.multiple": (1, None),
+    "data.augment.rotate": (0, 180),
+    "data.augment.perspective": (0, 0.5),
+    "data.augment.color_jitter": (0, 1),
+    "data.augment.blur": (0, 1),
+    "data.augment.noise": (0, 1),
+    "data.augment.jpeg": (0, 1),
+    "data.augment.crop_text_prob": (0, 1),
+    "train.schedule.power": (0, None),
+    "train.schedule.warmup_steps": (0, None),
+    "train.schedule.warmup_factor": (0, 1),
+    "train.schedule.min_lr": (0, None),
+}
+
+#: list keys: (min, max) of every element and whether the elements must not decrease
+LIST_RANGES = {
+    "data.augment.scale": (0.01, 100, True),
+    "train.optimizer.betas": (0, 0.9999, False),
 }
 
 
@@ -181,10 +199,27 @@ def _check_value(default, value, key):
     if ok is None:
         raise ConfigError(f"{key}: expected {want}, got {value!r}", key)
     lo, hi = RANGES.get(key, (None, None))
+    bounds = "" if lo is None and hi is None else f">= {lo}" if hi is None else f"in {lo}..{hi}"
+    if isinstance(ok, float) and not math.isfinite(ok):  # nan passes every comparison
+        raise ConfigError(f"{key}: {value!r} is not a finite number; expected a finite value"
+                          f"{' ' + bounds if bounds else ''}", key)
     if (lo is not None and ok < lo) or (hi is not None and ok > hi):
-        bounds = f">= {lo}" if hi is None else f"in {lo}..{hi}"
         raise ConfigError(f"{key}: {value!r} is out of range; expected a value {bounds}", key)
+    if key in LIST_RANGES:
+        _check_list_range(ok, value, key)
     return ok
+
+
+def _check_list_range(nums, value, key):
+    lo, hi, ordered = LIST_RANGES[key]
+    if ordered:
+        want = f"[lo, hi] with {lo} <= lo <= hi <= {hi}"
+    else:
+        want = f"values in {lo}..{hi}"
+    bad = any(not math.isfinite(v) or v < lo or v > hi for v in nums) or \
+        (ordered and any(a > b for a, b in zip(nums, nums[1:])))
+    if bad:
+        raise ConfigError(f"{key}: {value!r} is out of range; expected {want}", key)
 
 
 def _check_list(default, value):
@@ -353,8 +388,14 @@ def read_yaml(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: config file not found")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the "
+                          f"config as UTF-8") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
