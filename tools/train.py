@@ -2,9 +2,10 @@
 """Train a textseg model.
 
     python tools/train.py --config configs/east_fpn_r50.yaml --data DIR [--val DIR]
-        [--work-dir DIR] [--resume] [--device cpu|cuda] [key.sub=value ...]
+        [--work-dir DIR] [--resume | --overwrite] [--device cpu|cuda] [key.sub=value ...]
 
-Several GPUs or nodes: prefix with ``torchrun --nproc_per_node=N``.
+A WORK_DIR that holds a run is never reused silently: --resume continues it, --overwrite
+replaces it. Several GPUs or nodes: prefix with ``torchrun --nproc_per_node=N``.
 """
 
 import argparse
@@ -23,6 +24,9 @@ def main(argv=None):
     ap.add_argument("--val", metavar="DIR", help="ICDAR-format folder for periodic validation")
     ap.add_argument("--work-dir", help="checkpoints and logs (default work_dirs/<config name>)")
     ap.add_argument("--resume", action="store_true", help="continue from WORK_DIR/last.pt")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="start a new run in a WORK_DIR that holds one (its last.pt, best.pt "
+                         "and log.jsonl are replaced)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     ap.add_argument("--workers", type=int, default=None, help="DataLoader workers (data.workers)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -44,7 +48,8 @@ def main(argv=None):
 
             ensure_writable_dir(work_dir)
         trainer = Trainer(cfg, work_dir, data_dirs=args.data, val_dir=args.val,
-                          resume=args.resume, device=args.device, progress=not args.no_progress)
+                          resume=args.resume, device=args.device, progress=not args.no_progress,
+                          overwrite=args.overwrite)
         if trainer.main:  # the data and the model are known good by now
             save_config(cfg, os.path.join(work_dir, "config.yaml"))
         try:
