@@ -7,7 +7,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-DOCBENCH = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "docbench-dev"))
+#: the 20 docbench-dev measurement pages, shipped with the repository (never trained on)
+DOCBENCH = os.path.join(ROOT, "tests", "data", "docbench-dev")
 
 
 def tiny_config(method="east", trunk="fpn", backbone="resnet18", **extra):

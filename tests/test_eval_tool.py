@@ -111,7 +111,6 @@ def test_lenient_skips_bad_gt_lines(folders, capsys):
     assert code == 0 and json.loads(out)["gt_care"] == 4
 
 
-@pytest.mark.skipif(not os.path.isdir(DOCBENCH), reason="docbench-dev not available")
 def test_cli_on_docbench_lines(tmp_path):
     """The real command line (a subprocess): GT against itself and against nothing."""
     from textseg.data import icdar

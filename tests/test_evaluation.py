@@ -150,7 +150,6 @@ def test_many_boxes_per_image_is_fast():
     assert r["matched"] > 900
 
 
-@pytest.mark.skipif(not os.path.isdir(DOCBENCH), reason="docbench-dev not available")
 @pytest.mark.parametrize("level", ["word", "line"])
 def test_docbench_gt_against_itself_and_nothing(level, tmp_path):
     gt = load_gt_folder(DOCBENCH, level)
