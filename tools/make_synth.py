@@ -5,7 +5,9 @@
         [--dpi-range 100 300] [--workers 2] [--overwrite]
 
 Writes DIR/images/img_{i}.jpg with DIR/words/gt_img_{i}.txt and/or DIR/lines/gt_img_{i}.txt
-(i from 1). The same --seed gives the same pages whatever --workers is.
+(i from 1), and DIR/manifest.json (the generator config and the font families used). The
+same --seed gives the same pages whatever --workers is (on a machine with the same fonts:
+tools/install_fonts.sh installs them).
 """
 
 import argparse
@@ -57,7 +59,8 @@ def main(argv=None):
                                 progress=not args.no_progress)
         dt = time.perf_counter() - t0
         print(f"wrote {args.n} pages ({n_words} words) to {args.out} in {dt:.1f} s: "
-              f"{args.n / dt:.2f} pages/s with {args.workers} worker(s)")
+              f"{args.n / dt:.2f} pages/s with {args.workers} worker(s), "
+              f"{dt * args.workers / args.n:.2f} s/page per worker")
     except Exception as e:  # noqa: BLE001 - user errors in one line
         if not (_common.is_user_error(e) or isinstance(e, ValueError)):
             raise

@@ -8,7 +8,8 @@ Modules: :mod:`.pages` (page assembly, labelling, data-set writer), :mod:`.layou
 :mod:`.scan` (paper and scanner effects).
 """
 
-from .pages import SYNTH_DEFAULTS, SynthPage, build_gt, generate_page, merge_config, page_seed, write_dataset
+from .pages import (SYNTH_DEFAULTS, SynthPage, build_gt, draw_page, generate_page, manifest, merge_config,
+                    page_seed, write_dataset)
 
 __all__ = ["SynthPage", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
-           "build_gt"]
+           "build_gt", "draw_page", "manifest"]

@@ -254,10 +254,16 @@ def table(cv, fr, ps, rows=None, rules=None):
     rh = (asc + desc) * float(rng.uniform(1.15, 1.6))
     fr.y += cv.px(pt) * 0.5
     top = fr.y
+    cfg = getattr(ps, "cfg", None)
+    inverse = cfg is not None and rng.random() < cfg["p_inverse"]
     for r, row in enumerate([header] + body):
         if not fr.room(rh):
             break
         st = sb if r == 0 else s
+        if r == 0 and inverse:  # light header text on a dark row
+            from .extras import _dark_fill
+            _dark_fill(cv, rng, (xs[0], fr.y, xs[-1], fr.y + rh))
+            st = sb.with_(layer="knock", alpha=255)
         if rules == "zebra" and r % 2 == 1:
             gfx.shaded_band(cv, (xs[0], fr.y, xs[-1], fr.y + rh), rng, 235)
         base = fr.y + (rh - asc - desc) / 2 + asc
@@ -307,6 +313,11 @@ def form_fields(cv, fr, ps, n=None):
     asc, desc = _metrics(cv, s)
     boxed = rng.random() < 0.5
     filled = float(rng.uniform(0.2, 0.9))
+    cfg = getattr(ps, "cfg", None)
+    hand = None
+    if cfg is not None and rng.random() < cfg["p_handwriting"]:
+        from .forms import entry_style
+        hand = entry_style(ps, rng, pt, 1.0)
     t = max(1.0, cv.px(0.6))
     for _ in range(n):
         h = (asc + desc) * (2.2 if boxed else 1.8)
@@ -340,8 +351,9 @@ def form_fields(cv, fr, ps, n=None):
             if rng.random() < filled:
                 kind = str(rng.choice(["name", "date", "amount", "id", "phone", "email", "text"]))
                 value = _cell_text(ps, rng, kind)
-                if lx + cv.px(pt) * 0.4 + cv.measure(" ".join(value), s) < x0 + cw - cv.px(pt):
-                    cv.draw_words(lx + cv.px(pt) * 0.4, fr.y + asc, value, s)
+                sv = s if hand is None else hand
+                if lx + cv.px(pt) * 0.4 + cv.measure(" ".join(value), sv) < x0 + cw - cv.px(pt):
+                    cv.draw_words(lx + cv.px(pt) * 0.4, fr.y + asc, value, sv)
         fr.y += h
 
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import blocks as B
+from . import extras as X
+from . import forms
 from . import graphics as gfx
+from . import receipts
+from .handwriting import hand_style
 from .render import Canvas
 
 __all__ = ["TEMPLATES", "PAPERS", "new_canvas", "layout_page"]
@@ -20,14 +24,15 @@ PAPERS = {"a4": (8.27, 11.69), "letter": (8.5, 11.0), "legal": (8.5, 14.0), "a5"
           "b5": (6.93, 9.84)}
 _PAPER_P = {"a4": 0.5, "letter": 0.35, "legal": 0.04, "a5": 0.06, "b5": 0.05}
 
-TEMPLATES = {"article": 0.34, "report": 0.12, "form": 0.11, "letter": 0.1, "receipt": 0.06,
-             "manpage": 0.1, "listing": 0.09, "sparse": 0.08}
+TEMPLATES = {"article": 0.22, "report": 0.1, "form": 0.1, "boxform": 0.14, "letter": 0.08,
+             "receipt": 0.16, "manpage": 0.06, "listing": 0.06, "sparse": 0.08}
 
 
 def new_canvas(rng, template, dpi, max_side):
     """A blank canvas of a paper size suited to the template (receipts are narrow)."""
-    if template == "receipt":
-        w_in, h_in = float(rng.uniform(2.6, 3.6)), float(rng.uniform(4.5, 11.0))
+    if template == "receipt":  # till rolls: 58 or 80 mm wide, short to very long
+        w_in = float(rng.choice([2.28, 3.15])) * float(rng.uniform(0.85, 1.1))
+        h_in = w_in * float(np.exp(rng.uniform(np.log(1.3), np.log(5.0))))
         paper = "receipt"
     else:
         names = list(_PAPER_P)
@@ -85,6 +90,13 @@ def _columns(cv, left, top, right, bottom, n, gutter):
 
 def _flow(cv, rng, ps, frames, weights):
     """Fill frames with a random sequence of blocks (by weight) until all are full."""
+    weights = dict(weights)
+    cfg = getattr(ps, "cfg", None)
+    if cfg is not None:  # v2 blocks, each on a share of the pages
+        for kind, key, wt in (("display", "p_display", 0.5), ("inverse", "p_inverse", 0.6),
+                              ("narrow", "p_narrow_space", 0.8)):
+            if rng.random() < cfg[key]:
+                weights[kind] = wt
     names = list(weights)
     p = np.array([weights[k] for k in names], np.float64)
     p /= p.sum()
@@ -122,6 +134,13 @@ def _flow(cv, rng, ps, frames, weights):
                 B.paragraph(cv, fr, ps, ps.corpus.paragraph(rng, 20, 120), st)
             elif kind == "rule":
                 B.rule(cv, fr, ps)
+            elif kind == "display":
+                X.display_text(cv, fr, ps, rng)
+            elif kind == "inverse":
+                fr.y += cv.px(ps.body_pt) * 0.5
+                X.inverse_bar(cv, fr, ps, rng=rng)
+            elif kind == "narrow":
+                X.narrow_line(cv, fr, ps, rng)
             if fr.y == y0 and not fr.full:  # nothing fitted: leave a gap and go on
                 fr.y += cv.px(ps.body_pt)
 
@@ -246,44 +265,6 @@ def _letter(cv, rng, ps):
     return 1
 
 
-def _receipt(cv, rng, ps):
-    m = cv.px(float(rng.uniform(8, 20)))
-    fr = B.Frame(m, cv.w - m, m, cv.h - m)
-    c = ps.corpus
-    B.heading(cv, fr, ps, c.title(rng, 1, 3), pt=ps.body_pt * 1.4, align="center")
-    small = ps.style(ps.body_pt * 0.9)
-    for line in (c.title(rng, 1, 4), [c.token(rng, "phone")], [c.token(rng, "date"), c.token(rng, "time")]):
-        B.paragraph(cv, fr, ps, line, small, justify=False, indent=0, align="center", leading=1.2)
-    sep = str(rng.choice(["-", "=", "*", "."]))
-    n_sep = int(fr.width / max(1.0, cv.measure(sep, ps.body)))
-    asc = ps.body.font().getmetrics()[0]
-    lh = ps.body.size * 1.25
-    for i in range(int(rng.integers(3, 30))):
-        if not fr.room(lh * 3):
-            break
-        if i == 0 or rng.random() < 0.08:
-            cv.draw_words(fr.x0, fr.y + asc, [sep * n_sep], ps.body)
-            fr.y += lh
-        item = c.title(rng, 1, 3) if rng.random() < 0.5 else [w.upper() for w in c.title(rng, 1, 3)]
-        if rng.random() < 0.3:
-            item = [f"{rng.integers(1, 9)}x"] + item
-        cv.draw_words(fr.x0, fr.y + asc, item, ps.body)
-        cv.draw_text(fr.x0, fr.y + asc, [c.token(rng, "amount")], ps.body, "right", fr.width)
-        fr.y += lh
-    bold = ps.style(ps.body_pt, "bold")
-    for label in (["SUBTOTAL"], ["TAX", c.token(rng, "percent")], ["TOTAL"]):
-        if not fr.room(lh):
-            break
-        cv.draw_words(fr.x0, fr.y + asc, label, bold if label == ["TOTAL"] else ps.body)
-        cv.draw_text(fr.x0, fr.y + asc, [c.token(rng, "amount")], bold, "right", fr.width)
-        fr.y += lh
-    if fr.room(cv.px(40)):
-        gfx.barcode(cv, (fr.x0 + fr.width * 0.15, fr.y + 4, fr.x1 - fr.width * 0.15, fr.y + cv.px(28)), rng)
-        fr.y += cv.px(32)
-        B.paragraph(cv, fr, ps, [c.token(rng, "code")], small, justify=False, indent=0, align="center")
-    return 1
-
-
 def _manpage(cv, rng, ps):
     left, top, right, bottom = _margins(cv, rng, 0.6, 1.1)
     c = ps.corpus
@@ -356,29 +337,76 @@ def _sparse(cv, rng, ps):
 
 
 _DRAW = {"article": _article, "report": _report, "form": _form, "letter": _letter,
-         "receipt": _receipt, "manpage": _manpage, "listing": _listing, "sparse": _sparse}
+         "manpage": _manpage, "listing": _listing, "sparse": _sparse}
+_DRAW_CFG = {"receipt": receipts.receipt, "boxform": forms.boxform}
 
 
-def layout_page(cv, rng, corpus, template):
-    """Draw ``template`` on ``cv``; returns a meta dict."""
+def _extras(cv, rng, ps, cfg, template):
+    """Elements mixed into any template: display type, inverse bars, vertical IDs, notes."""
+    out = {}
+    if template not in ("receipt",) and rng.random() < cfg["p_vertical"]:
+        X.vertical_id(cv, ps, rng)
+        out["vertical"] = True
+    if rng.random() < cfg["p_hand_note"]:  # a handwritten note or date in free space
+        st = hand_style(ps, float(rng.uniform(9, 18)), rng, layer="pen")
+        x = float(rng.uniform(0, cv.w * 0.6))
+        y = float(rng.uniform(cv.h * 0.05, cv.h * 0.95))
+        words = [ps.corpus.token(rng, "date")] if rng.random() < 0.4 else ps.corpus.sentence(rng, 1, 4)
+        _free_text(cv, x, y, words, st)
+        out["hand_note"] = True
+    return out
+
+
+def _free_text(cv, x, y, words, st):
+    """Draw words at (x, y) only where that strip of the page has no ink yet."""
+    a, d = st.font().getmetrics()
+    w = cv.measure(" ".join(words), st)
+    y0, y1 = int(max(0, y - a - 2)), int(min(cv.h, y + d + 2))
+    x0, x1 = int(max(0, x - 2)), int(min(cv.w, x + w + 2))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return
+    if any(lay[y0:y1, x0:x1].any() for lay in cv.layers.values()):
+        return
+    if cv.under is not None and (cv.under[y0:y1, x0:x1] < 250).any():
+        return
+    cv.draw_words(x, y, words, st)
+
+
+def layout_page(cv, rng, corpus, template, cfg=None):
+    """Draw ``template`` on ``cv``; returns a meta dict. ``cfg``: the synth config (its
+    v2 probabilities; :data:`~textseg.data.synth.pages.SYNTH_DEFAULTS` when None)."""
+    if cfg is None:
+        from .pages import merge_config
+        cfg = merge_config(None)
     mono = template in ("receipt", "listing") and rng.random() < 0.85 or \
-        (template == "manpage" and rng.random() < 0.3)
+        (template == "manpage" and rng.random() < 0.3) or (template == "boxform" and rng.random() < 0.3)
+    if template == "receipt":
+        mono = rng.random() < 0.55
     pt = None
     if template == "receipt":
         pt = float(rng.uniform(7, 10))
     elif template == "listing":
         pt = float(rng.uniform(6.5, 10))
     ps = B.page_style(cv, rng, corpus, body_pt=pt, mono=mono)
+    ps.cfg = cfg
     if template == "sparse":
         ps.body_pt = float(rng.uniform(11, 20))
         ps.body = ps.style(ps.body_pt)
-    columns = _DRAW[template](cv, rng, ps)
-    if rng.random() < 0.12:  # a stamp somewhere
+    extra = {}
+    if template in _DRAW_CFG:
+        columns = _DRAW_CFG[template](cv, rng, ps, cfg)
+        if template == "receipt":
+            extra["print"], columns = columns, 1
+    else:
+        columns = _DRAW[template](cv, rng, ps)
+    meta = {"template": template, "font": ps.family.name, "body_pt": round(ps.body_pt, 2),
+            "columns": columns, "justify": bool(ps.justify), "hscale": round(ps.hscale, 3), **extra}
+    if template != "boxform" and rng.random() < 0.12:  # a stamp somewhere
         r = cv.px(float(rng.uniform(25, 60)))
         gfx.stamp(cv, (float(rng.uniform(r, cv.w - r)), float(rng.uniform(r, cv.h - r))), r, rng)
-    if rng.random() < 0.08:  # a handwritten note in a margin
+    if rng.random() < 0.08:  # a handwritten scribble in a margin (not labelled)
         x = float(rng.uniform(0, cv.w * 0.7))
         y = float(rng.uniform(0, cv.h * 0.9))
         gfx.scribble(cv, (x, y, x + cv.px(float(rng.uniform(40, 150))), y + cv.px(25)), rng)
-    return {"template": template, "font": ps.family.name, "body_pt": round(ps.body_pt, 2),
-            "columns": columns, "justify": bool(ps.justify), "hscale": round(ps.hscale, 3)}
+    meta.update(_extras(cv, rng, ps, cfg, template))
+    return meta

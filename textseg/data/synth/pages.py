@@ -23,7 +23,9 @@ machine with the same fonts and Python version.
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 from multiprocessing import get_context
 from typing import NamedTuple
 
@@ -33,12 +35,13 @@ import numpy as np
 from ...fileio import atomic_open
 from ...geometry import clip_polygon, order_clockwise, polygon_area
 from ..icdar import Annotation, write_gt
+from .fonts import family_names
 from .layout import TEMPLATES, layout_page, new_canvas
 from .scan import compose, scan
 from .text import get_corpus
 
-__all__ = ["SynthPage", "SYNTH_DEFAULTS", "generate_page", "write_dataset", "page_seed", "merge_config",
-           "build_gt"]
+__all__ = ["SynthPage", "SYNTH_DEFAULTS", "generate_page", "draw_page", "write_dataset", "page_seed",
+           "merge_config", "build_gt", "manifest"]
 
 SYNTH_DEFAULTS = {
     "dpi_range": (100, 300),   # nominal scan resolution, drawn uniformly per page
@@ -68,6 +71,29 @@ SYNTH_DEFAULTS = {
     "min_height": 6.0,         # words shorter than this (px, final image) are ###
     "line_gap": 1.2,           # runs on one baseline closer than this (em) form one line
     "jpeg_write_quality": (70, 95),  # write_dataset's JPEG quality range
+    # --- v2: the looks of real forms, receipts, faxes and copies (probabilities per page)
+    "p_photocopy": 0.2,        # fax/photocopy mode (pages other than receipts)
+    "photocopy_dpi": (80, 200),  # its scan resolution
+    "photocopy_rotate": 4.0,   # its max skew (degrees)
+    "p_speckle": 0.6,          # of photocopies: isolated dots (never labelled)
+    "p_dither": 0.25,          # of photocopies: ordered dither (else halftone/threshold/grey)
+    "p_halftone": 0.15,        # of photocopies: halftone screen
+    "p_streaks": 0.35,         # of photocopies: toner streaks
+    "p_crop": 0.12,            # the page runs off the scan on 1-2 sides
+    "p_photo": 0.35,           # of receipts: photographed (perspective, surface, shadow)
+    "photo_rotate": 10.0,
+    "photo_perspective": 0.07,
+    "p_creases": 0.6,          # of photos: fold lines
+    "p_shadow": 0.5,           # of photos: a soft shadow
+    "p_thermal": 0.6,          # of receipts (not dot-matrix): uneven thermal fading
+    "p_dot_matrix": 0.2,       # of receipts: dot-matrix print
+    "p_letter_spacing": 0.25,  # of receipts: letter-spaced mono (one box per word)
+    "p_handwriting": 0.5,      # form entries handwritten (else typed in another face)
+    "p_narrow_space": 0.3,     # bold sans with narrow spaces (titles, form captions)
+    "p_inverse": 0.25,         # light-on-dark bars and table headers
+    "p_vertical": 0.15,        # an ID running up the page edge
+    "p_display": 0.2,          # display type 30-200 px tall
+    "p_hand_note": 0.1,        # a handwritten note or date somewhere on the page
 }
 
 
@@ -106,8 +132,11 @@ def _runs_to_lines(words, gap_em):
     runs = {}
     for i, w in enumerate(words):
         runs.setdefault(w.run, []).append(i)
-    items = []
+    items, vertical = [], []
     for idx in runs.values():
+        if words[idx[0]].vertical:  # a rotated run is a line of its own
+            vertical.append(sorted(idx, key=lambda i: words[i].box[1]))
+            continue
         idx.sort(key=lambda i: words[i].box[0])
         b = np.array([words[i].box for i in idx])
         items.append([idx, words[idx[0]].baseline, b[:, 0].min(), b[:, 2].max(),
@@ -124,7 +153,7 @@ def _runs_to_lines(words, gap_em):
                 last[4] = em
                 continue
         lines.append(list(it))
-    return [ln[0] for ln in lines]
+    return [ln[0] for ln in lines] + vertical
 
 
 def _warp_boxes(boxes, H, pad):
@@ -190,20 +219,39 @@ def build_gt(words, H, shape, cfg):
 
 # ---------------------------------------------------------------------------- pages
 
-def generate_page(seed, cfg=None):
-    """One synthetic scanned page (deterministic for a seed). See the module doc."""
+def draw_page(seed, cfg=None):
+    """The drawn canvas of page ``seed`` before paper and scan effects:
+    ``(canvas, rng, meta, mode)`` (``generate_page`` goes on from there)."""
     cfg = merge_config(cfg)
     rng = np.random.default_rng(int(seed))
     names = list(cfg["templates"])
     p = np.array([cfg["templates"][k] for k in names], np.float64)
     template = names[int(rng.choice(len(names), p=p / p.sum()))]
+    mode = "scan"
+    if cfg["effects"]:
+        u = rng.random()
+        if template == "receipt":
+            mode = "photo" if u < cfg["p_photo"] else "scan"
+        elif u < cfg["p_photocopy"]:
+            mode = "photocopy"
     dpi = float(rng.uniform(*cfg["dpi_range"]))
+    if mode == "photocopy":  # faxes and copies are low resolution (within the page's range)
+        lo, hi = cfg["photocopy_dpi"]
+        dpi = float(np.clip(rng.uniform(lo, hi), *cfg["dpi_range"]))
     cv, paper = new_canvas(rng, template, dpi, cfg["max_side"])
+    cv.rng = np.random.default_rng(int(rng.integers(1 << 32)))
     meta = {"seed": int(seed), "paper": paper, "dpi": round(dpi, 1), "render_dpi": round(cv.dpi, 1)}
-    meta.update(layout_page(cv, rng, get_corpus(), template))
+    meta.update(layout_page(cv, rng, get_corpus(), template, cfg))
+    return cv, rng, meta, mode
+
+
+def generate_page(seed, cfg=None):
+    """One synthetic scanned page (deterministic for a seed). See the module doc."""
+    cfg = merge_config(cfg)
+    cv, rng, meta, mode = draw_page(seed, cfg)
     page, m = compose(cv, rng, cfg)
     meta.update(m)
-    image, H, m = scan(page, rng, cfg)
+    image, H, m = scan(page, rng, cfg, mode)
     meta.update(m)
     words, lines = build_gt(cv.words, H, image.shape, cfg)
     meta["width"], meta["height"] = int(image.shape[1]), int(image.shape[0])
@@ -227,11 +275,22 @@ def _write_one(args):
     return i, len(page.words), page.image.shape[:2]
 
 
+def manifest(cfg, n=None, seed=None, level=None):
+    """What a data set was made with: the generator version, the full config and the font
+    families found (``{kind: [name, ...]}``), for model cards."""
+    full = merge_config(cfg)
+    fams = family_names()
+    return {"generator": "textseg.data.synth", "version": 2, "n": n, "seed": seed, "level": level,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in full.items()},
+            "fonts": {"families": sum(len(v) for v in fams.values()), "by_kind": fams},
+            "python": platform.python_version()}
+
+
 def write_dataset(out_dir, n, seed=0, level="word", dpi_range=(100, 300), workers=1,
                   progress=True, cfg=None):
     """Write ``n`` pages as ``images/img_{i}.jpg`` with ``words/gt_img_{i}.txt`` and/or
-    ``lines/gt_img_{i}.txt`` (i from 1). Page i is ``generate_page(page_seed(seed, i))``,
-    so the data set is the same for any ``workers``. Returns the number of words written."""
+    ``lines/gt_img_{i}.txt`` (i from 1), and ``manifest.json`` (:func:`manifest`). Page i is
+    ``generate_page(page_seed(seed, i))``, so the data set is the same for any ``workers``. Returns the number of words written."""
     if level not in ("word", "line", "both"):
         raise ValueError(f"write_dataset: level must be 'word', 'line' or 'both', got {level!r}")
     if int(n) < 1:
@@ -242,6 +301,10 @@ def write_dataset(out_dir, n, seed=0, level="word", dpi_range=(100, 300), worker
     for sub in ["images"] + (["words"] if level in ("word", "both") else []) + \
             (["lines"] if level in ("line", "both") else []):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+    get_corpus()  # built once here, shared by forked workers
+    with atomic_open(os.path.join(out_dir, "manifest.json"), "w") as f:  # also loads the fonts once
+        json.dump(manifest(cfg, int(n), int(seed), level), f, indent=1)
+        f.write("\n")
     jobs = [(out_dir, i, int(seed), level, cfg) for i in range(1, int(n) + 1)]
     bar = None
     if progress:

@@ -35,17 +35,29 @@ class Word:
     run: int        # id of the row of text it belongs to
     size: float     # em size in px
     baseline: float
+    vertical: bool = False  # rotated 90 degrees (reads bottom to top): a line of its own run
+    layer: str = "ink"      # the layer it is printed in (knock = light on dark)
+    effect: str = ""        # "", "hand" or "dots" (see TextStyle)
 
 
 @dataclass
 class TextStyle:
-    """How a run of text looks: font file, em size in px, layer, darkness, width scale."""
+    """How a run of text looks: font file, em size in px, layer, darkness, width scale.
+
+    ``space`` scales the word space (narrow-spaced bold sans, wide receipt spacing);
+    ``tracking`` adds px between letters; ``effect`` is "" (plain FreeType), "hand"
+    (per-glyph jitter of strength ``jitter``) or "dots" (dot-matrix print), see
+    :mod:`.handwriting`."""
 
     path: str
     size: float
     layer: str = "ink"
     alpha: int = 255
     hscale: float = 1.0
+    space: float = 1.0
+    tracking: float = 0.0
+    effect: str = ""
+    jitter: float = 0.0
 
     def font(self):
         return load_font(self.path, max(4, int(round(self.size))))
@@ -73,8 +85,25 @@ class Canvas:
         self.over_color = (30, 60, 170)
         self.words: list[Word] = []
         self._run = 0
+        self.rng = np.random.default_rng(0)  # glyph jitter; the page sets its own
 
     # ------------------------------------------------------------------ units
+    def crop_height(self, h):
+        """Cut the page to ``h`` px tall (a till roll cut after the text); words below
+        are dropped."""
+        h = int(max(8, min(self.h, round(h))))
+        if h == self.h:
+            return
+        self.h = h
+        for k in list(self.layers):
+            self.layers[k] = self.layers[k][:h]
+        self.ink = self.layers["ink"]
+        if self.under is not None:
+            self.under = self.under[:h]
+        if self.over is not None:
+            self.over = self.over[:h]
+        self.words = [w for w in self.words if w.box[3] <= h]
+
     def px(self, pt):
         """Points (1/72 inch) to pixels at the page DPI."""
         return pt * self.dpi / 72.0
@@ -101,11 +130,14 @@ class Canvas:
 
     # ------------------------------------------------------------------ text
     def measure(self, text, style):
-        """Advance width of ``text`` in px (with the style's width scale)."""
-        return style.font().getlength(text) * style.hscale
+        """Advance width of ``text`` in px (with the style's width scale and tracking)."""
+        w = style.font().getlength(text) * style.hscale
+        if style.tracking and len(text) > 1:
+            w += style.tracking * (len(text) - 1)
+        return w
 
     def space(self, style):
-        return self.measure(" ", style)
+        return style.font().getlength(" ") * style.hscale * style.space + style.tracking
 
     def draw_word(self, x, baseline, text, style, run, record=True):
         """Draw one word with its left origin at ``x`` on ``baseline``; returns its ink box
@@ -113,6 +145,18 @@ class Canvas:
         text = supported_text(style.path, text)
         if not text.strip():
             return None
+        if style.effect or style.tracking:
+            from .handwriting import glyph_mask
+
+            got = glyph_mask(text, style, self.rng)
+            if got is None:
+                return None
+            m, dx, dy = got
+            box = self._paste(m, int(round(x + dx)), int(round(baseline)) + dy, style.layer, style.alpha)
+            if box is not None and record:
+                self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
+                                       style.layer, style.effect))
+            return box
         font = style.font()
         core, (ox, oy) = font.getmask2(text, mode="L", anchor="ls")
         bb = core.getbbox()
@@ -127,7 +171,8 @@ class Canvas:
         y0 = int(round(baseline)) + oy + bb[1]
         box = self._paste(m, x0, y0, style.layer, style.alpha)
         if box is not None and record:
-            self.words.append(Word(box, str(text), run, float(style.size), float(baseline)))
+            self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
+                                   style.layer, style.effect))
         return box
 
     def _paste(self, m, x0, y0, layer, alpha):
@@ -180,6 +225,61 @@ class Canvas:
         elif align == "center":
             x = x + ((width or 0) - total) / 2
         return self.draw_words(x, baseline, words, style, run=run)
+
+    def word_mask(self, text, style):
+        """(mask, text) of one word rendered alone, its rows spanning the font's ascent to
+        descent (so rotated words line up on their baseline), or None."""
+        text = supported_text(style.path, text)
+        if not text.strip():
+            return None
+        if style.effect or style.tracking:
+            from .handwriting import glyph_mask
+
+            got = glyph_mask(text, style, self.rng)
+            if got is None:
+                return None
+            m, _, dy = got
+        else:
+            core, (ox, oy) = style.font().getmask2(text, mode="L", anchor="ls")
+            bb = core.getbbox()
+            if bb is None:
+                return None
+            m = _mask_array(core)[bb[1]:bb[3], bb[0]:bb[2]]
+            dy = oy + bb[1]
+            if abs(style.hscale - 1.0) > 0.02:
+                m = cv2.resize(m, (max(1, int(round(m.shape[1] * style.hscale))), m.shape[0]),
+                               interpolation=cv2.INTER_AREA)
+        asc, desc = style.font().getmetrics()
+        top = max(0, asc + dy)
+        full = np.zeros((max(asc + desc, top + m.shape[0]), m.shape[1]), np.uint8)
+        full[top:top + m.shape[0]] = m
+        return full, text
+
+    def draw_vertical(self, x, y, words, style, run=None, top=0.0, bottom=None, up=True):
+        """Words rotated 90 degrees, the run's left edge at ``x``: ``up`` reads bottom to
+        top starting at ``y`` and stops above ``top``; otherwise top to bottom from
+        ``h - y`` down to ``bottom``. Returns the number of words drawn."""
+        run = self.new_run() if run is None else run
+        gap = max(2.0, self.space(style))
+        bottom = self.h - top if bottom is None else bottom
+        y = float(y) if up else float(self.h - y)
+        n = 0
+        for wd in words:
+            got = self.word_mask(str(wd), style)
+            if got is None:
+                continue
+            m, text = got
+            r = np.ascontiguousarray(np.rot90(m, 1 if up else -1))
+            if (up and y - r.shape[0] < top) or (not up and y + r.shape[0] > bottom):
+                break
+            y0 = y - r.shape[0] if up else y
+            box = self._paste(r, int(round(x)), int(round(y0)), style.layer, style.alpha)
+            if box is not None:
+                self.words.append(Word(box, text, run, float(style.size), float(x), True, style.layer,
+                                       style.effect))
+                n += 1
+            y = y - r.shape[0] - gap if up else y + r.shape[0] + gap
+        return n
 
     # ------------------------------------------------------------------ ink graphics
     def line(self, p0, p1, thickness=1.0, layer="ink", alpha=255):

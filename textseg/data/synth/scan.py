@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from . import degrade as D
+
 __all__ = ["compose", "scan"]
 
 
@@ -72,8 +74,13 @@ def compose(cv, rng, cfg):
         meta["bleed_through"] = True
     accent = np.array(rng.choice([[150, 20, 20], [20, 50, 140], [20, 100, 50], [40, 40, 40]]),
                       np.float32)
-    for name, lay in cv.layers.items():
-        img = _blend(img, lay, ink_rgb if name == "ink" else accent)
+    pen = np.array(rng.choice([[20, 35, 120], [15, 25, 80], [25, 25, 35], [30, 50, 150]]),
+                   np.float32) + rng.uniform(-10, 10, 3).astype(np.float32)
+    colours = {"ink": ink_rgb, "pen": np.clip(pen, 0, 255),
+               "knock": np.clip(paper + rng.uniform(-12, 3), 0, 255)}  # text knocked out of a fill
+    order = sorted(cv.layers, key=lambda n: n == "knock")  # knock-out text after the fills
+    for name in order:
+        img = _blend(img, cv.layers[name], colours.get(name, accent))
     if cv.over is not None:  # stamps and signatures: ink that darkens what is under it
         img = _darken(img, cv.over, cv.over_color)
     if cfg["effects"] and rng.random() < cfg["p_stain"]:
@@ -103,25 +110,34 @@ def _stain(img, rng):
     img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - a) + a * (img[y0:y1, x0:x1] * brown / 255.0)
 
 
-def _homography(rng, w, h, cfg):
-    """Page -> scan homography and the scan size."""
+def _homography(rng, w, h, cfg, mode="scan"):
+    """Page -> scan homography and the scan size (``mode`` photo: strong perspective on a
+    wide surface; photocopy: larger skews)."""
     ang = 0.0
-    if rng.random() < cfg["p_rotate"]:
-        lim = cfg["rotate"] * (0.6 if rng.random() < 0.7 else 1.0)  # mostly small skews
+    if rng.random() < cfg["p_rotate"] or mode == "photo":
+        lim = {"photo": cfg["photo_rotate"], "photocopy": cfg["photocopy_rotate"]}.get(mode, cfg["rotate"])
+        lim *= (0.6 if rng.random() < 0.7 else 1.0)  # mostly small skews
         ang = float(rng.uniform(-lim, lim))
     c, s = np.cos(np.deg2rad(ang)), np.sin(np.deg2rad(ang))
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     ctr = np.array([w / 2, h / 2], np.float32)
     rot = np.array([[c, -s], [s, c]], np.float32)
     dst = (src - ctr) @ rot.T + ctr
-    persp = rng.random() < cfg["p_perspective"]
+    persp = rng.random() < cfg["p_perspective"] or mode == "photo"
     if persp:
-        dst += rng.uniform(-1, 1, (4, 2)).astype(np.float32) * cfg["perspective"] * max(w, h)
+        k = cfg["photo_perspective"] * float(rng.uniform(0.3, 1.0)) if mode == "photo" else cfg["perspective"]
+        dst += rng.uniform(-1, 1, (4, 2)).astype(np.float32) * k * max(w, h)
     # where the page lies on the scan: margins (negative = the page runs off the scan)
-    if rng.random() < cfg["p_border"]:
+    if mode == "photo":
+        m = rng.uniform(0.02, 0.25, 4) * np.array([w, w, w, w])
+    elif rng.random() < cfg["p_border"]:
         m = rng.uniform(-0.03, 0.07, 4) * np.array([w, h, w, h])
     else:
         m = rng.uniform(-0.015, 0.0, 4) * np.array([w, h, w, h])
+    cropped = rng.random() < cfg["p_crop"]
+    if cropped:  # part of the page is not on the scan: words cut by the edge are ###
+        for side in rng.choice(4, int(rng.integers(1, 3)), replace=False):
+            m[side] = -float(rng.uniform(0.02, 0.12)) * (w if side % 2 == 0 else h)
     x_min, y_min = dst[:, 0].min(), dst[:, 1].min()
     x_max, y_max = dst[:, 0].max(), dst[:, 1].max()
     dst -= np.array([x_min - m[0], y_min - m[1]], np.float32)
@@ -132,25 +148,41 @@ def _homography(rng, w, h, cfg):
         dst *= scale
     out_w, out_h = max(8, int(round(out_w * scale))), max(8, int(round(out_h * scale)))
     H = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    meta = {"rotation_deg": round(ang, 3), "perspective": bool(persp),
+    meta = {"rotation_deg": round(ang, 3), "perspective": bool(persp), "cropped": bool(cropped),
             "margins_px": [int(v) for v in np.round(m)], "scale": round(float(scale), 4)}
     return H, (out_w, out_h), meta
 
 
-def scan(page, rng, cfg):
-    """RGB page -> (scanned RGB image, 3x3 homography page->image, meta)."""
+def scan(page, rng, cfg, mode="scan"):
+    """RGB page -> (scanned RGB image, 3x3 homography page->image, meta). ``mode``: scan,
+    photocopy (fax and copier looks, :func:`.degrade.photocopy`) or photo (a photographed
+    page: perspective, a surface behind it, creases, a shadow)."""
     h, w = page.shape[:2]
     if not cfg["effects"]:
         return page, np.eye(3), {"rotation_deg": 0.0}
-    H, (ow, oh), meta = _homography(rng, w, h, cfg)
+    meta0 = {"mode": mode}
+    if mode == "photo" and rng.random() < cfg["p_creases"]:
+        page = D.creases(page, rng)
+        meta0["creases"] = True
+    H, (ow, oh), meta = _homography(rng, w, h, cfg, mode)
+    meta.update(meta0)
     bg = float(rng.choice([rng.uniform(10, 60), rng.uniform(170, 245), 255.0], p=[0.35, 0.5, 0.15]))
     meta["background"] = int(bg)
-    gray = rng.random() < cfg["p_gray"]
+    gray = rng.random() < cfg["p_gray"] and mode != "photo" or mode == "photocopy"
     meta["gray"] = bool(gray)
     src = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY) if gray else page
     img = cv2.warpPerspective(src, H, (ow, oh), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(bg, bg, bg))
     ch = 1 if gray else 3
+    if mode == "photo":
+        inside = cv2.warpPerspective(np.full((h, w), 255, np.uint8), H, (ow, oh), flags=cv2.INTER_LINEAR)
+        a = (inside.astype(np.float32) / 255.0)
+        back = D.surface((oh, ow), rng, ch).astype(np.float32)
+        a = a if ch == 1 else a[..., None]
+        img = (img.astype(np.float32) * a + back * (1 - a)).astype(np.uint8)
+        if rng.random() < cfg["p_shadow"]:
+            img = D.shadow(img, rng)
+            meta["shadow"] = True
     field = None
     if rng.random() < cfg["p_illumination"]:
         amp = float(rng.uniform(0.0, cfg["illumination"]))
@@ -168,7 +200,13 @@ def scan(page, rng, cfg):
         img = cv2.GaussianBlur(img, (0, 0), sig)
         meta["blur_sigma"] = round(sig, 2)
     cv2.setRNGSeed(int(rng.integers(1 << 31)))
-    if rng.random() < cfg["p_binarize"]:
+    if mode == "photocopy":
+        img, m = D.photocopy(img if ch == 1 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), rng, cfg)
+        meta.update(m)
+        ch = 1
+        if m["copy"] != "grey":
+            img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.3, 0.7))) if rng.random() < 0.5 else img
+    elif rng.random() < cfg["p_binarize"]:
         g = img if ch == 1 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
         t = float(rng.uniform(110, 190))
         b = np.where(g > t, 255, 0).astype(np.uint8)

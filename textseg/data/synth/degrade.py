@@ -1,0 +1,184 @@
+"""Heavy degradations: faxes and photocopies, photographed pages.
+
+* :func:`photocopy`: a grey page made into a fax or photocopy: contrast pushed, dark copier
+  edges, toner streaks, then one of threshold, ordered dither or halftone screen (grey
+  fills become dot patterns), speckle (isolated dots, never labelled), fax line doubling;
+* :func:`creases` (before the warp): fold lines, a light and a dark side;
+* :func:`surface` and :func:`shadow` (after the warp): the table a receipt was
+  photographed on, and a soft shadow over part of it.
+
+All draws come from the ``rng`` given; images are uint8.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["photocopy", "speckle", "creases", "surface", "shadow", "streaks"]
+
+_BAYER2 = np.array([[0, 2], [3, 1]], np.float32)
+
+
+def _bayer(n):
+    m = _BAYER2
+    while m.shape[0] < n:
+        m = np.block([[4 * m, 4 * m + 2], [4 * m + 3, 4 * m + 1]])
+    return (m + 0.5) / m.size
+
+
+def speckle(g, rng, density):
+    """Black dots (1-3 px, some in small clusters) and a few white drop-outs."""
+    h, w = g.shape
+    n = int(h * w * density)
+    if n <= 0:
+        return g
+    xs, ys = rng.integers(0, w, n), rng.integers(0, h, n)
+    rs = rng.choice([0, 0, 0, 1, 1, 2], n)
+    for x, y, r in zip(xs, ys, rs):
+        cv2.circle(g, (int(x), int(y)), int(r), 0, -1)
+    for _ in range(int(rng.integers(0, 6))):  # clusters (dirty glass)
+        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
+        k = int(rng.integers(5, 40))
+        pts = np.stack([cx + rng.normal(0, 12, k), cy + rng.normal(0, 12, k)], 1).astype(np.int32)
+        for x, y in pts:
+            cv2.circle(g, (int(x), int(y)), int(rng.integers(0, 2)), 0, -1)
+    m = n // 4
+    xs, ys = rng.integers(0, w, m), rng.integers(0, h, m)
+    g[ys, xs] = 255
+    return g
+
+
+def streaks(g, rng):
+    """Toner streaks: thin dark vertical (or horizontal) lines and light bands."""
+    h, w = g.shape
+    f = np.ones((h, w), np.float32)
+    vertical = rng.random() < 0.75
+    n = int(rng.integers(1, 6))
+    L = w if vertical else h
+    for _ in range(n):
+        c = int(rng.integers(0, L))
+        wid = int(rng.integers(1, 4)) if rng.random() < 0.7 else int(rng.integers(8, 40))
+        dark = wid < 8 or rng.random() < 0.3
+        k = float(rng.uniform(0.25, 0.8)) if dark else float(rng.uniform(1.05, 1.3))
+        a, b = int(rng.uniform(0, 0.5) * (h if vertical else w)), int(rng.uniform(0.5, 1.0) * (h if vertical else w))
+        if vertical:
+            f[a:b, c:c + wid] *= k
+        else:
+            f[c:c + wid, a:b] *= k
+    return np.clip(g.astype(np.float32) * f, 0, 255).astype(np.uint8)
+
+
+def _edges(g, rng):
+    """Dark copier edges along one or two sides."""
+    h, w = g.shape
+    f = np.ones((h, w), np.float32)
+    for side in rng.choice(4, int(rng.integers(1, 3)), replace=False):
+        d = int(rng.uniform(0.005, 0.04) * (w if side < 2 else h))
+        k = float(rng.uniform(0.1, 0.6))
+        ramp = np.linspace(k, 1.0, max(d, 1), dtype=np.float32)
+        if side == 0:
+            f[:, :d] *= ramp[None, :]
+        elif side == 1:
+            f[:, w - d:] *= ramp[::-1][None, :]
+        elif side == 2:
+            f[:d, :] *= ramp[:, None]
+        else:
+            f[h - d:, :] *= ramp[::-1][:, None]
+    return (g.astype(np.float32) * f).astype(np.uint8)
+
+
+def photocopy(g, rng, cfg):
+    """Grey uint8 page -> (degraded grey page, meta)."""
+    meta = {}
+    # contrast: the paper (a high percentile) goes to white, the ink towards black
+    sub = g[::7, ::7]
+    paper = float(np.percentile(sub, 75))
+    hi = min(paper * float(rng.uniform(0.8, 0.97)), 250.0)
+    lo = min(float(np.percentile(sub, 1)) + float(rng.uniform(0, 40)), hi - 60)
+    g = np.clip((g.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        g = _edges(g, rng)
+    if rng.random() < cfg["p_streaks"]:
+        g = streaks(g, rng)
+        meta["streaks"] = True
+    r = rng.random()
+    mode = "grey"
+    if r < cfg["p_dither"]:
+        n = int(rng.choice([4, 8]))
+        t = np.tile(_bayer(n), (g.shape[0] // n + 1, g.shape[1] // n + 1))[:g.shape[0], :g.shape[1]]
+        g = np.where(g > t * 255, 255, 0).astype(np.uint8)
+        mode = "dither"
+    elif r < cfg["p_dither"] + cfg["p_halftone"]:
+        period = float(rng.uniform(3.0, 5.5))
+        yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]].astype(np.float32)
+        a = np.deg2rad(float(rng.choice([45.0, 0.0, 15.0])))
+        u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
+        screen = (np.cos(2 * np.pi * u / period) * np.cos(2 * np.pi * v / period) + 1) * 127.5
+        g = np.where(g > screen, 255, 0).astype(np.uint8)
+        mode = "halftone"
+    elif r < 0.75:
+        g = np.where(g > rng.uniform(100, 180), 255, 0).astype(np.uint8)
+        mode = "threshold"
+    meta["copy"] = mode
+    if mode != "grey" and rng.random() < 0.35:  # fax: half vertical resolution
+        h, w = g.shape
+        s = cv2.resize(g, (w, max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        g = cv2.resize(np.where(s > 127, 255, 0).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        meta["fax_lines"] = True
+    if rng.random() < cfg["p_speckle"]:
+        dens = float(np.exp(rng.uniform(np.log(2e-5), np.log(4e-4))))
+        g = speckle(g, rng, dens)
+        meta["speckle"] = round(dens * 1e4, 2)
+    return g, meta
+
+
+def creases(page, rng):
+    """1-3 fold lines across the page: a light ridge beside a dark valley."""
+    h, w = page.shape[:2]
+    f = np.ones((h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    for _ in range(int(rng.integers(1, 4))):
+        horiz = rng.random() < 0.75
+        ang = float(rng.normal(0, 0.05))
+        if horiz:
+            d = yy - (float(rng.uniform(0.1, 0.9)) * h + np.tan(ang) * (xx - w / 2))
+        else:
+            d = xx - (float(rng.uniform(0.1, 0.9)) * w + np.tan(ang) * (yy - h / 2))
+        s = float(rng.uniform(1.5, 5.0))
+        k = float(rng.uniform(0.06, 0.2))
+        f *= 1.0 - k * np.exp(-(d / s) ** 2) + 0.6 * k * np.exp(-((d - 2.5 * s) / (2 * s)) ** 2)
+    f = f if page.ndim == 2 else f[..., None]
+    return np.clip(page.astype(np.float32) * f, 0, 255).astype(np.uint8)
+
+
+def surface(shape, rng, ch):
+    """A table top behind a photographed receipt: a coloured, mottled, lit surface."""
+    h, w = shape
+    base = np.array(rng.choice([[90, 70, 50], [150, 120, 90], [60, 60, 65], [200, 200, 205],
+                                [40, 35, 30], [120, 130, 140]]), np.float32)
+    small = rng.uniform(0.7, 1.2, (6, 6)).astype(np.float32)
+    field = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    img = field[..., None] * base[None, None, :]
+    noise = rng.normal(0, 6, (h // 4 + 1, w // 4 + 1)).astype(np.float32)
+    img += cv2.resize(noise, (w, h))[..., None]
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    return img if ch == 3 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+
+
+def shadow(img, rng):
+    """A soft shadow (a hand or a phone) over one side of the photo."""
+    h, w = img.shape[:2]
+    m = np.zeros((h, w), np.float32)
+    side = int(rng.integers(4))
+    pts = rng.uniform(0, 1, (5, 2)) * np.array([w, h])
+    edge = {0: (0, None), 1: (w, None), 2: (None, 0), 3: (None, h)}[side]
+    pts[:2] = [[edge[0] if edge[0] is not None else 0, edge[1] if edge[1] is not None else 0],
+               [edge[0] if edge[0] is not None else w, edge[1] if edge[1] is not None else h]]
+    hull = cv2.convexHull(pts.astype(np.float32)).astype(np.int32)
+    cv2.fillPoly(m, [hull], 1.0)
+    m = cv2.GaussianBlur(m, (0, 0), float(rng.uniform(0.02, 0.08)) * max(h, w))
+    k = float(rng.uniform(0.2, 0.55))
+    f = 1.0 - k * m
+    f = f if img.ndim == 2 else f[..., None]
+    return np.clip(img.astype(np.float32) * f, 0, 255).astype(np.uint8)
