@@ -43,6 +43,23 @@ def _section(suite, body):
     return report.render_section(suite, suite.title(), body, _machine(), "cmd")
 
 
+def test_text_table_and_printed_rows(capsys):
+    cols = (("case", "case", 6), ("ms", "ms", 5), ("who", "who", 4, "<"))
+    text = report.text_table(cols, [{"case": "a", "ms": 1.5, "who": "x"}, {"case": "b"}])
+    assert text.splitlines() == ["case      ms who ", "a        1.5 x   ", "b          - -   "]
+    report.print_table(cols, [{"case": "a", "ms": None}], notes=["note"])
+    assert capsys.readouterr().out.splitlines()[1:] == ["a          - -   ", "note",
+                                                        '{"case": "a", "ms": null}']
+
+
+def test_every_decode_benchmark_prints_through_report():
+    """The four decode_*.py print their tables with report.print_table, not their own."""
+    for name in ("decode_east", "decode_pse", "decode_db", "decode_maskrcnn"):
+        with open(os.path.join(ROOT, "textseg", "benchmarks", f"{name}.py")) as f:
+            src = f.read()
+        assert "print_table(" in src and "json.dumps" not in src, name
+
+
 def test_sections_are_replaced_alone_and_kept_in_order(tmp_path):
     path = tmp_path / "docs" / "bench.md"
     report.update_section(path, "train", _section("train", "TRAIN-1"))

@@ -26,8 +26,6 @@ apart, e.g. ``pip download --no-deps rapidocr_onnxruntime -d /tmp/ref``, unzip t
 into /tmp/ref/x and run with ``PYTHONPATH=/tmp/ref/x``.
 """
 
-import json
-
 import cv2
 import numpy as np
 
@@ -37,6 +35,7 @@ from textseg.geometry import bounding_boxes, polygon_iou
 from textseg.methods.db import DECODE_DEFAULTS
 from textseg.methods.db.decode import decode, region_scores
 from textseg.methods.db.targets import build_targets
+from .report import print_table
 from .timing import best_of
 
 SETTINGS = {"thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 1.5}
@@ -137,22 +136,30 @@ def run(cases=CASES, repeat=5, seed=0):
     return rows
 
 
-def main():
-    rows = run()
-    fmt = lambda v: "-" if v is None else v  # noqa: E731
-    print(f"{'case':<18} {'decoder':<12} {'ms':>6} {'boxes':>6} {'matched':>8} {'mean IoU':>8} "
-          f"{'hmean':>6}")
+COLUMNS = (("case", "case", 18), ("decoder", "decoder", 12, "<"), ("ms", "ms", 6),
+           ("boxes", "boxes", 6), ("matched", "matched", 8), ("mean IoU", "mean_iou", 8),
+           ("hmean", "hmean", 6))
+
+
+def table_rows(rows):
+    """Three table rows per case: the reference's fast and slow paths, then ours."""
+    out = []
     for r in rows:
         for label, k in (("ref fast", ""), ("ref slow", "_slow")):
-            print(f"{r['case']:<18} {label:<12} {fmt(r[f'ref{k}_ms']):>6} "
-                  f"{fmt(r[f'count_ref{k}']):>6} {fmt(r[f'matched{k}']):>8} "
-                  f"{fmt(r[f'mean_iou{k}']):>8} {fmt(r[f'hmean_ref{k}']):>6}")
-        print(f"{r['case']:<18} {'ours':<12} {r['ours_ms']:>6} {r['count_ours']:>6} {'':>8} "
-              f"{'':>8} {r['hmean_ours']:>6}")
-        print(f"{r['case']:<18} region scores: labels + bincount {r['score_labels_ms']} ms, "
-              f"fillPoly per region {r['score_crops_ms']} ms")
-    for r in rows:
-        print(json.dumps(r))
+            out.append({"case": r["case"], "decoder": label, "ms": r[f"ref{k}_ms"],
+                        "boxes": r[f"count_ref{k}"], "matched": r[f"matched{k}"],
+                        "mean_iou": r[f"mean_iou{k}"], "hmean": r[f"hmean_ref{k}"]})
+        out.append({"case": r["case"], "decoder": "ours", "ms": r["ours_ms"],
+                    "boxes": r["count_ours"], "matched": "", "mean_iou": "",
+                    "hmean": r["hmean_ours"]})
+    return out
+
+
+def main():
+    rows = run()
+    notes = [f"{r['case']}: region scores: labels + bincount {r['score_labels_ms']} ms, "
+             f"fillPoly per region {r['score_crops_ms']} ms" for r in rows]
+    print_table(COLUMNS, table_rows(rows), records=rows, notes=notes)
 
 
 if __name__ == "__main__":

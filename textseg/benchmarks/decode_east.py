@@ -12,7 +12,6 @@ of textseg: install it apart, e.g. ``pip install --target /tmp/lanmsref lanms-ne
 run with ``PYTHONPATH=/tmp/lanmsref``).
 """
 
-import json
 import time
 from collections import namedtuple
 
@@ -22,6 +21,8 @@ from textseg.methods.east import DECODE_DEFAULTS
 from textseg.methods.east.decode import candidates, lanms
 from textseg.methods.east.lanms import overlap_pairs, quad_iou
 from textseg.methods.east.targets import build_targets, targets_to_maps
+
+from .report import print_table
 
 Word = namedtuple("Word", "polygon text ignore")
 
@@ -128,17 +129,13 @@ def run(cases=CASES, repeat=3, nms_thresh=None, seed=0):
     return rows
 
 
+COLUMNS = (("case", "case", 18), ("candidates", "candidates", 10), ("ref ms", "ref_ms", 8),
+           ("ours ms", "ours_ms", 8), ("ref cpu", "ref_cpu_ms", 8), ("ours cpu", "ours_cpu_ms", 8),
+           ("ref boxes", "count_ref", 9), ("ours", "count_ours", 6), ("matched", "matched", 8))
+
+
 def main():
-    rows = run()
-    print(f"{'case':<18} {'candidates':>10} {'ref ms':>8} {'ours ms':>8} {'ref cpu':>8} "
-          f"{'ours cpu':>8} {'ref boxes':>9} {'ours':>6} {'matched':>8}")
-    for r in rows:
-        f = {k: "-" if v is None else v for k, v in r.items()}
-        print(f"{f['case']:<18} {f['candidates']:>10} {f['ref_ms']:>8} {f['ours_ms']:>8} "
-              f"{f['ref_cpu_ms']:>8} {f['ours_cpu_ms']:>8} {f['count_ref']:>9} "
-              f"{f['count_ours']:>6} {f['matched']:>8}")
-    for r in rows:
-        print(json.dumps(r))
+    print_table(COLUMNS, run())
 
 
 if __name__ == "__main__":

@@ -11,12 +11,11 @@ The decoder runs in its two modes: min-area quads (default) and simplified conto
 Times are the best of ``repeat`` runs of the whole ``decode`` call (one image).
 """
 
-import json
-
 import numpy as np
 
 from textseg.methods.maskrcnn import DECODE_DEFAULTS
 from textseg.methods.maskrcnn.decode import decode
+from .report import print_table
 from .timing import best_of
 
 #: (name, page side, words, word height range in px)
@@ -76,15 +75,12 @@ def run(cases=CASES, repeat=3, seed=0):
     return rows
 
 
+COLUMNS = (("case", "case", 18), ("instances", "instances", 9), ("quads ms", "quads_ms", 9),
+           ("polygons ms", "polygons_ms", 12), ("quads", "quads", 6), ("polygons", "polygons", 8))
+
+
 def main():
-    rows = run()
-    print(f"{'case':<18} {'instances':>9} {'quads ms':>9} {'polygons ms':>12} {'quads':>6} "
-          f"{'polygons':>8}")
-    for r in rows:
-        print(f"{r['case']:<18} {r['instances']:>9} {r['quads_ms']:>9} {r['polygons_ms']:>12} "
-              f"{r['quads']:>6} {r['polygons']:>8}")
-    for r in rows:
-        print(json.dumps(r))
+    print_table(COLUMNS, run())
 
 
 if __name__ == "__main__":

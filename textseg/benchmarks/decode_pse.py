@@ -14,13 +14,12 @@ module (github.com/whai362/PSENet, models/post_processing/pse; never a dependenc
 textseg: build it apart, e.g. under /tmp, and run with ``PYTHONPATH`` pointing there).
 """
 
-import json
-
 import numpy as np
 
 from textseg.benchmarks.decode_east import CASES, Word, make_page
 from textseg.methods.pse.decode import pse
 from textseg.methods.pse.targets import build_targets
+from .report import print_table
 from .timing import best_of
 
 STRIDES = (4, 1)
@@ -68,16 +67,13 @@ def run(cases=CASES, strides=STRIDES, repeat=5, seed=0):
     return rows
 
 
+COLUMNS = (("case", "case", 18), ("stride", "stride", 6), ("ref ms", "ref_ms", 8),
+           ("ours ms", "ours_ms", 8), ("ref regions", "regions_ref", 11),
+           ("ours", "regions_ours", 6), ("agreement", "agreement", 9))
+
+
 def main():
-    rows = run()
-    fmt = lambda v: "-" if v is None else v  # noqa: E731
-    print(f"{'case':<18} {'stride':>6} {'ref ms':>8} {'ours ms':>8} {'ref regions':>11} "
-          f"{'ours':>6} {'agreement':>9}")
-    for r in rows:
-        print(f"{r['case']:<18} {r['stride']:>6} {fmt(r['ref_ms']):>8} {r['ours_ms']:>8} "
-              f"{fmt(r['regions_ref']):>11} {r['regions_ours']:>6} {fmt(r['agreement']):>9}")
-    for r in rows:
-        print(json.dumps(r))
+    print_table(COLUMNS, run())
 
 
 if __name__ == "__main__":

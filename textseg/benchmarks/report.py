@@ -14,12 +14,12 @@ different days or machines; each section says which machine and command produced
 Files are written atomically. Torch-free (torch's version is read only if it is installed).
 """
 
-from __future__ import annotations
-
 import datetime
+import json
 import os
 import platform
 import re
+import sys
 
 from ..fileio import atomic_open
 
@@ -177,6 +177,30 @@ def update_section(path, suite, section):
     with atomic_open(path, "w") as f:
         f.write(replace_section(text, suite, section))
     return path
+
+
+def text_table(columns, rows):
+    """A fixed-width text table. ``columns``: (header, key, width) or (header, key, width,
+    align) with align ``"<"`` or ``">"`` (default: left for the first column, right for
+    the others); ``rows``: dicts, where None prints as ``-``."""
+    cols = [(c[0], c[1], int(c[2]), c[3] if len(c) > 3 else ("<" if i == 0 else ">"))
+            for i, c in enumerate(columns)]
+    lines = [" ".join(f"{h:{a}{w}}" for h, _, w, a in cols)]
+    for row in rows:
+        lines.append(" ".join(f"{'-' if row.get(k) is None else str(row[k]):{a}{w}}"
+                              for _, k, w, a in cols))
+    return "\n".join(lines)
+
+
+def print_table(columns, rows, records=None, notes=(), file=None):
+    """What a ``decode_*`` benchmark prints: :func:`text_table` of ``rows``, the ``notes``
+    lines, then one JSON line per record (default: the rows themselves)."""
+    file = file or sys.stdout
+    print(text_table(columns, rows), file=file)
+    for note in notes:
+        print(note, file=file)
+    for record in rows if records is None else records:
+        print(json.dumps(record), file=file)
 
 
 def fmt(value, digits=1):
