@@ -189,14 +189,16 @@ def page_tree(lines, width, height, dpi, page_number=0, language=None):
         angle, slope = _line_geometry(ln)
         el = OcrElement(ocr_class=OcrClass.LINE, bbox=box, textangle=angle or None,
                         language=language, confidence=float(ln.confidence))
-        if slope is not None:
-            # hOCR baseline: y = slope * (x - left) + intercept, from the box's bottom-left;
-            # the baseline sits above the bottom edge by the descender (about 1/5 height)
-            p = np.asarray(ln.polygon, np.float64).reshape(-1, 2)
-            bl = p[3] if len(p) == 4 else p[-1]
-            bottom_at_left = bl[1] + slope * (box.left - bl[0])
-            h = float(np.hypot(*(p[3] - p[0]))) if len(p) == 4 else box.height
-            el.baseline = Baseline(slope=slope, intercept=float(bottom_at_left - box.bottom - 0.2 * h))
+        if slope is not None and ln.baseline is not None:
+            # hOCR baseline: y = slope * (x - left) + intercept, from the box's bottom-left,
+            # from the engine's baseline (the renderer sizes the font from it)
+            (bx0, by0), (bx1, by1) = np.asarray(ln.baseline, np.float64)
+            if abs(bx1 - bx0) > 1e-6:
+                slope = float((by1 - by0) / (bx1 - bx0))
+            y_left = by0 + slope * (box.left - bx0)
+            intercept = float(min(y_left - box.bottom, 0.0))
+            if intercept > -0.6 * box.height:  # a plausible baseline only
+                el.baseline = Baseline(slope=slope, intercept=intercept)
         for w in words:
             el.children.append(OcrElement(ocr_class=OcrClass.WORD, bbox=_bbox(w.polygon),
                                           text=w.text, confidence=float(w.confidence),

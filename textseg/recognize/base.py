@@ -47,7 +47,8 @@ class Line:
     ``confidence``: 0..1, the mean of the words' (0 when empty); ``score``: the detection
     score that came with the polygon (None when the line was given as a bare polygon);
     ``angle``: the clockwise rotation (0, 90, 270) applied to read the line, after its
-    own slope was taken out."""
+    own slope was taken out; ``baseline``: (2, 2) float32, the engine's baseline of the text
+    (start and end point in page pixels, along the reading direction) or None."""
 
     polygon: np.ndarray
     text: str
@@ -55,6 +56,7 @@ class Line:
     words: list[Word] = field(default_factory=list)
     score: float | None = None
     angle: int = 0
+    baseline: np.ndarray | None = None
 
 
 class Recognizer:

@@ -263,6 +263,42 @@ def snap_to_detections(line_words, line_poly, det_polys, det_boxes, min_iou=0.3)
     return line_words
 
 
+def _fit_to_ink(found, strip, band):
+    """Tighten the engine's word boxes (strip pixels, reading order) to the ink.
+
+    Tesseract's left edges of words are reliable, its right edges are not in raw-line mode
+    (the last symbol of a word may reach to the end of the line): a word spans from its own
+    left edge to the last ink column before the next word's left edge, and from the first
+    to the last ink row of that span, inside the line's own extent (``band``: its top and
+    bottom rows; the same padding lies left and right)."""
+    import cv2
+
+    h, w = strip.shape
+    b0 = max(int(np.floor(band[0])), 0)
+    b1 = min(int(np.ceil(band[1])), h)
+    if b1 - b0 < 2:
+        return
+    t, _ = cv2.threshold(strip, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = strip[b0:b1] < t
+    cols = ink.any(axis=0)
+    x_lo, x_hi = max(int(band[0]), 0), max(w - int(band[0]), 1)
+    for k, item in enumerate(found):
+        x0, _, x1, _ = item[2]
+        lo = int(np.clip(x0, x_lo, x_hi - 1))
+        hi = x_hi
+        if k + 1 < len(found):
+            nxt = int(found[k + 1][2][0])
+            if nxt > lo:
+                hi = min(hi, nxt)
+        xs = np.flatnonzero(cols[lo:hi])
+        if xs.size == 0:
+            item[0] = ""  # read where there is no ink: dropped
+            continue
+        a, b = lo + int(xs[0]), lo + int(xs[-1]) + 1
+        rows = np.flatnonzero(ink[:, a:b].any(axis=1))
+        item[2] = [a, b0 + int(rows[0]), b, b0 + int(rows[-1]) + 1]
+
+
 # ------------------------------------------------------------------------ the engine
 
 def _text_of(it, level):
@@ -349,22 +385,23 @@ class TesseractRecognizer(Recognizer):
                 items.append((i, angle, m, size, band))
         readings = self._read_strips(img, items)
         best = {}
-        for (i, angle, *_), (text_words, conf) in zip(items, readings):
+        for (i, angle, *_), (text_words, conf, baseline) in zip(items, readings):
             key = (conf if text_words else -1.0)
             if i not in best or key > best[i][0] + 1e-9:
-                best[i] = (key, angle, text_words, conf)
+                best[i] = (key, angle, text_words, conf, baseline)
         det_polys = det_boxes = None
         if o["word_boxes"] == "detector" and words:
             det_polys = [np.asarray(split_detection(w)[0], np.float32).reshape(-1, 2) for w in words]
             det_boxes = [_bbox(p) for p in det_polys]
         out = []
         for i, poly in enumerate(polys):
-            _, angle, ws, conf = best.get(i, (-1.0, 0, [], 0.0))
+            _, angle, ws, conf, baseline = best.get(i, (-1.0, 0, [], 0.0, None))
             if det_polys is not None:
                 snap_to_detections(ws, poly, det_polys, det_boxes)
             out.append(Line(polygon=poly, text=" ".join(w.text for w in ws),
                             confidence=float(conf) if ws else 0.0, words=ws,
-                            score=scores[i], angle=int(angle)))
+                            score=scores[i], angle=int(angle),
+                            baseline=baseline if ws else None))
         return out
 
     def _read_strips(self, gray, items, max_mosaic_height=16000):
@@ -396,41 +433,55 @@ class TesseractRecognizer(Recognizer):
             self._api.SetSourceResolution(300)
             for j, y0 in zip(range(k, e), offsets):
                 _, _, m, (w, h), _ = items[j]
-                results[j] = self._read_one(0, y0, w, h, np.linalg.inv(m), band[j - k])
+                results[j] = self._read_one(0, y0, w, h, np.linalg.inv(m), band[j - k],
+                                            mosaic[y0:y0 + h, :w])
             k = e
         return results
 
-    def _read_one(self, x0, y0, w, h, minv, band=None):
+    def _read_one(self, x0, y0, w, h, minv, band=None, strip=None):
         import cv2
 
         tess = self._tesserocr
         api = self._api
+        if strip is not None and int(strip.max()) - int(strip.min()) < 24:
+            return [], 0.0, None  # a blank strip: Tesseract would make something up
         api.SetRectangle(x0, y0, w, h)
         if not api.Recognize():
-            return [], 0.0
+            return [], 0.0, None
         it = api.GetIterator()
-        words = []
         if it is None:
-            return [], 0.0
+            return [], 0.0, None
+        baseline = None
+        try:
+            bl = it.Baseline(tess.RIL.TEXTLINE)
+        except RuntimeError:
+            bl = None
+        if bl:
+            pts = np.array(bl, np.float64).reshape(1, 2, 2) - np.array([x0, y0])
+            baseline = cv2.perspectiveTransform(pts, minv).reshape(2, 2).astype(np.float32)
         level = tess.RIL.WORD
+        found = []  # text, confidence, box in strip pixels
         for r in tess.iterate_level(it, level):
             text = _text_of(r, level)
-            if not text or not text.strip():
-                continue
             box = r.BoundingBox(level)
-            if box is None:
+            if not text or not text.strip() or box is None:
                 continue
             bx0, by0, bx1, by1 = box
+            found.append([text.strip(), float(r.Confidence(level)) / 100.0,
+                          [bx0 - x0, by0 - y0, bx1 - x0, by1 - y0]])
+        if strip is not None and band is not None and found:
+            _fit_to_ink(found, strip, band)
+        words = []
+        for text, conf, (bx0, by0, bx1, by1) in found:
+            if not text:
+                continue
             pts = np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float64)
-            pts[:, 0] -= x0
-            pts[:, 1] -= y0
             if band is not None:  # across the line: the line's own extent, not the padding
                 pts[:, 1] = np.clip(pts[:, 1], band[0], band[1])
             page = cv2.perspectiveTransform(pts.reshape(1, 4, 2), minv).reshape(4, 2)
-            words.append(Word(text=text.strip(), confidence=float(r.Confidence(level)) / 100.0,
-                              polygon=page.astype(np.float32)))
+            words.append(Word(text=text, confidence=conf, polygon=page.astype(np.float32)))
         conf = float(np.mean([w.confidence for w in words])) if words else 0.0
-        return words, conf
+        return words, conf, baseline
 
     def read_page(self, image, psm="auto"):
         """Tesseract's own page segmentation on the whole image (``tesseract --psm 3``, the

@@ -49,16 +49,17 @@ def _deskewed_boxes(polys):
     return boxes
 
 
-def _gaps(lo, hi, min_gap):
+def _gaps(lo, hi, min_gap, with_widths=False):
     """Cut positions between intervals [lo, hi): the middle of every gap of the union at
-    least ``min_gap`` wide, widest first."""
+    least ``min_gap`` wide, widest first (and the gaps' widths)."""
     o = np.argsort(lo, kind="stable")
     lo, hi = lo[o], hi[o]
     reach = np.maximum.accumulate(hi)
     gap = lo[1:] - reach[:-1]
     k = np.flatnonzero(gap >= min_gap)
     k = k[np.argsort(-gap[k], kind="stable")]
-    return [0.5 * (reach[j] + lo[j + 1]) for j in k]
+    cuts = [0.5 * (reach[j] + lo[j + 1]) for j in k]
+    return (cuts, [float(gap[j]) for j in k]) if with_widths else cuts
 
 
 def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS["column_gap"]):
@@ -86,7 +87,7 @@ def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS[
 
     def cut(idx, depth):
         idx = np.asarray(idx)
-        if len(idx) <= 1 or depth > 64:
+        if len(idx) <= 1 or depth > 200:
             return rows(idx)
         # column gutters first: a strip through the whole region that no line crosses
         xs = _gaps(boxes[idx, 0], boxes[idx, 2], column_gap * med_h)
@@ -95,10 +96,12 @@ def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS[
             left = idx[boxes[idx, 2] <= x]
             right = idx[boxes[idx, 0] >= x]
             return cut(left, depth + 1) + cut(right, depth + 1)
-        ys = _gaps(y0[idx], y1[idx], 1e-6)
+        ys, widths = _gaps(y0[idx], y1[idx], 1e-6, with_widths=True)
         if ys:
-            # every horizontal gap at once: the bands, top to bottom
-            cuts = sorted(ys)
+            # the widest horizontal gaps (at least half the widest): they set apart what
+            # spans the columns (titles, footers); the narrow gaps between the rows of two
+            # columns are left for the columns to keep
+            cuts = sorted(y for y, g in zip(ys, widths) if g >= 0.5 * widths[0])
             cy = 0.5 * (y0[idx] + y1[idx])
             band = np.searchsorted(np.array(cuts), cy)
             out = []
