@@ -92,6 +92,31 @@ def _box_row(cv, fr, ps, rng, cap, entry, p_hand, t):
     return True
 
 
+def _line_row(cv, fr, ps, rng, cap, entry, t):
+    """``Label: ____entry____`` fields (1-3 per row) in the style of typed forms."""
+    ea, ed = entry.font().getmetrics()
+    ca, _ = cap.font().getmetrics()
+    h = (ea + ed) * float(rng.uniform(1.4, 2.2))
+    if not fr.room(h):
+        return
+    ncol = int(rng.choice([1, 1, 2, 3]))
+    cw = fr.width / ncol
+    base = fr.y + h - ed * 1.2
+    for j in range(ncol):
+        x0 = fr.x0 + j * cw
+        label = ps.corpus.title(rng, 1, 3)
+        if rng.random() < 0.6:
+            label[-1] += ":"
+        lx = cv.draw_words(x0, base, label, cap) + cv.px(ps.body_pt) * float(rng.uniform(0.5, 3))
+        x1 = x0 + cw - cv.px(ps.body_pt)
+        if lx + cv.px(30) > x1:
+            continue
+        cv.line((lx, base + ed * 0.6), (x1, base + ed * 0.6), t)
+        if rng.random() < 0.8:
+            fill_value(cv, lx + cv.px(float(rng.uniform(2, 30))), base, x1, ps, rng, entry)
+    fr.y += h
+
+
 def _table(cv, fr, ps, rng, entry, t, inverse):
     """A ruled table: header row (dark with knocked-out text, or bold), entry cells."""
     ncol = int(rng.integers(2, 6))
@@ -150,9 +175,10 @@ def boxform(cv, rng, ps, cfg):
         B.paragraph(cv, fr, ps, ps.corpus.sentence(rng, 6, 30), ps.style(ps.body_pt * 0.8),
                     justify=False, indent=0)
     t = max(1.0, cv.px(float(rng.uniform(0.4, 1.0))))
-    cap = ps.style(ps.body_pt * float(rng.uniform(0.6, 0.8)), "bold" if rng.random() < 0.4 else "regular")
+    cap = ps.style(ps.body_pt * float(rng.uniform(0.7, 0.95)), "bold" if rng.random() < 0.4 else "regular")
     if rng.random() < cfg["p_narrow_space"]:
-        cap = X.bold_sans(ps, ps.body_pt * 0.7, rng, narrow=True)
+        cap = X.bold_sans(ps, ps.body_pt * float(rng.uniform(0.75, 0.95)), rng, narrow=True)
+    open_form = rng.random() < 0.4  # label: entry over underlines, lots of white space
     entry = entry_style(ps, rng, ps.body_pt, p_hand)
     guard = 0
     reserve = cv.px(60)
@@ -160,7 +186,11 @@ def boxform(cv, rng, ps, cfg):
     while not fr.full and guard < 60:
         guard += 1
         r = rng.random()
-        if r < 0.55:
+        if r < 0.55 and open_form:
+            _line_row(cv, fr, ps, rng, cap, entry, t)
+            if rng.random() < 0.25:
+                fr.y += cv.px(ps.body_pt) * float(rng.uniform(1, 5))
+        elif r < 0.55:
             _box_row(cv, fr, ps, rng, cap, entry, p_hand, t)
         elif r < 0.68:
             fr.y += cv.px(ps.body_pt) * 0.6
@@ -195,6 +225,11 @@ def boxform(cv, rng, ps, cfg):
             hs = hand_style(ps, ps.body_pt * 1.3, rng, layer="pen")
             fill_value(cv, dx + cv.px(6), y - cv.px(3), dx + cv.px(110), ps, rng, hs,
                        [ps.corpus.token(rng, "date")])
+    if rng.random() < 0.3:  # a document number at the foot (archive stamps)
+        st = X.bold_sans(ps, float(rng.uniform(10, 16)), rng)
+        a = st.font().getmetrics()[0]
+        cv.draw_text(left, cv.h - bottom * float(rng.uniform(0.3, 0.8)) + a * 0.5,
+                     [str(int(rng.integers(10 ** 8, 10 ** 10)))], st, "right", fr.x1 - left)
     if rng.random() < 0.5:
         r = cv.px(float(rng.uniform(25, 55)))
         gfx.stamp(cv, (float(rng.uniform(cv.w * 0.5, cv.w - r)), float(rng.uniform(cv.h * 0.6, cv.h - r))), r, rng)

@@ -379,9 +379,9 @@ def layout_page(cv, rng, corpus, template, cfg=None):
         from .pages import merge_config
         cfg = merge_config(None)
     mono = template in ("receipt", "listing") and rng.random() < 0.85 or \
-        (template == "manpage" and rng.random() < 0.3) or (template == "boxform" and rng.random() < 0.3)
+        (template == "manpage" and rng.random() < 0.3) or (template in ("boxform", "form") and rng.random() < 0.45)
     if template == "receipt":
-        mono = rng.random() < 0.55
+        mono = rng.random() < 0.4
     pt = None
     if template == "receipt":
         pt = float(rng.uniform(7, 10))

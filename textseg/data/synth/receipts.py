@@ -94,8 +94,9 @@ def receipt(cv, rng, ps, cfg):
         look = "spaced"
     # a receipt line holds 28-48 characters: letter spacing and size give way to that
     need = int(rng.integers(28, 44))
-    for _ in range(6):
-        if cv.measure("0" * need, body) <= fr.width:
+    for _ in range(8):
+        cols = 2 * cv.measure("0000.00", body) + cv.measure("Qty", body) + 4.5 * cv.space(body)
+        if cv.measure("0" * need, body) <= fr.width and cols <= 0.7 * fr.width:
             break
         if body.tracking > 0.5:
             body = body.with_(tracking=body.tracking * 0.6)
@@ -140,7 +141,7 @@ def receipt(cv, rng, ps, cfg):
         _row(cv, fr, [["Item"], ["Qty"], ["Price"], ["Amount"]] if rng.random() < 0.6 else
              [["DESCRIPTION"], ["QTY"], ["U/P"], ["TOTAL"]], xs, aligns, body, lh)
         _rule(cv, fr, body, rng, sep)
-    two_line = rng.random() < 0.5
+    two_line = rng.random() < 0.5 or xs[1] - xs[0] < fr.width * 0.4
     for _ in range(int(rng.integers(2, 25))):
         if not fr.room(lh * 6):
             break
@@ -156,7 +157,9 @@ def receipt(cv, rng, ps, cfg):
             _row(cv, fr, [desc] + cells, xs, aligns, body, lh)
     if fr.room(lh * 5):
         _rule(cv, fr, body, rng, sep)
-    tx = [fr.x0, fr.x0 + fr.width * 0.55, fr.x1]
+    tx = [fr.x0, fr.x0 + fr.width * float(rng.uniform(0.5, 0.7)), fr.x1]
+    colon = rng.random() < 0.4
+    label_align = "left" if rng.random() < 0.5 else "right"
     for label in (["Sub", "Total"], ["Tax", c.token(rng, "percent")], ["Rounding"], ["TOTAL"],
                   ["Cash"], ["Change"]):
         if not fr.room(lh * 2):
@@ -172,8 +175,9 @@ def receipt(cv, rng, ps, cfg):
                 cv.draw_text(tx[1], fr.y + a[0], amt, st, "right", tx[2] - tx[1])
                 fr.y += sum(a) * 1.2
             continue
-        _row(cv, fr, [label, amt], tx, ["left" if rng.random() < 0.5 else "right", "right"],
-             bold if label == ["TOTAL"] else body, lh)
+        if colon:
+            label = label + [":"] if rng.random() < 0.5 else label[:-1] + [label[-1] + ":"]
+        _row(cv, fr, [label, amt], tx, [label_align, "right"], bold if label[0] == "TOTAL" else body, lh)
     if fr.room(lh * 3):
         _rule(cv, fr, body, rng, sep)
     for line in ([w.upper() for w in c.title(rng, 2, 4)], ["Thank", "You!"] if rng.random() < 0.5
