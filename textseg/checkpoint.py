@@ -5,8 +5,6 @@ ever unpickled. Files are written to a temporary name and renamed, so a kill at
 any moment leaves the previous checkpoint intact.
 """
 
-from __future__ import annotations
-
 import os
 
 import torch

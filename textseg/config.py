@@ -10,17 +10,21 @@ Any problem raises :class:`ConfigError`, one line naming the file (and line) or 
 override, the dotted key and what is allowed. Torch-free.
 """
 
-from __future__ import annotations
-
 import copy
 import math
 import os
 import re
 
+from typing import Any, Iterable, List, Optional, Tuple, Union
+
 import yaml
 
 from . import methods
 from .errors import ConfigError
+from .types import Config
+
+#: what load_config reads: a YAML path, a dict, or None for the defaults only
+Source = Union[str, os.PathLike, dict, None]
 
 
 BACKBONE_NAMES = ("resnet18", "resnet34", "resnet50", "resnet101", "vgg16", "vgg16_bn")
@@ -305,7 +309,7 @@ def _cross_checks(cfg):
                           f"for {trunk['name']}", "model.trunk.fc")
 
 
-def merge_config(user):
+def merge_config(user: Optional[dict]) -> Config:
     """Validate ``user`` (a dict) and merge it over the defaults; raises ConfigError."""
     if user is None:
         user = {}
@@ -333,7 +337,7 @@ def merge_config(user):
     return cfg
 
 
-def parse_override(text):
+def parse_override(text: str) -> Tuple[List[str], Any]:
     """``"a.b.c=value"`` -> (["a", "b", "c"], value parsed by yaml.safe_load)."""
     key, sep, raw = str(text).partition("=")
     parts = key.strip().split(".")
@@ -347,7 +351,7 @@ def parse_override(text):
     return parts, value
 
 
-def apply_override(cfg, text):
+def apply_override(cfg: dict, text: str) -> str:
     """Set one ``key.sub=value`` override in the raw dict ``cfg`` (in place)."""
     parts, value = parse_override(text)
     node = cfg
@@ -383,7 +387,7 @@ def _yaml_line(text, key):
     return line
 
 
-def read_yaml(path):
+def read_yaml(path: Union[str, os.PathLike]) -> Tuple[Any, str]:
     """Parse a YAML config file; errors name the file and line."""
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -405,7 +409,7 @@ def read_yaml(path):
     return data, text
 
 
-def load_config(source=None, overrides=()):
+def load_config(source: Source = None, overrides: Iterable[str] = ()) -> Config:
     """A validated config: ``source`` is a YAML path, a dict or None (defaults only)."""
     path = text = None
     if isinstance(source, (str, os.PathLike)):
@@ -433,7 +437,8 @@ def load_config(source=None, overrides=()):
         raise
 
 
-def with_infer(cfg, config=None, overrides=(), owner="the model"):
+def with_infer(cfg: Config, config: Source = None, overrides: Iterable[str] = (),
+               owner: str = "the model") -> Config:
     """``cfg`` (a merged config) with another ``infer`` section, validated once, here.
 
     ``config``: a YAML path (or a dict) whose ``infer`` section (resize policy, decoder
@@ -463,7 +468,7 @@ def with_infer(cfg, config=None, overrides=(), owner="the model"):
     return {**cfg, "infer": copy.deepcopy(infer)}
 
 
-def to_plain(obj):
+def to_plain(obj: Any) -> Any:
     """``obj`` with only dict/list/str/int/float/bool/None (tuples -> lists)."""
     if isinstance(obj, dict):
         return {str(k): to_plain(v) for k, v in obj.items()}
@@ -478,12 +483,12 @@ def to_plain(obj):
     raise TypeError(f"config value {obj!r} of type {type(obj).__name__} is not a plain type")
 
 
-def dump_config(cfg):
+def dump_config(cfg: Config) -> str:
     """The config as YAML text (plain types, sections in order)."""
     return yaml.safe_dump(to_plain(cfg), sort_keys=False, default_flow_style=None)
 
 
-def save_config(cfg, path):
+def save_config(cfg: Config, path: Union[str, os.PathLike]) -> None:
     from .fileio import atomic_write
 
     atomic_write(path, dump_config(cfg))

@@ -131,11 +131,12 @@ class Detector:
         return det
 
     @classmethod
-    def from_model(cls, model, cfg, device="cpu", **kw):
+    def from_model(cls, model, cfg: dict, device="cpu", **kw) -> "Detector":
         return cls(cfg, TorchBackend(model, device), **kw)
 
     @classmethod
-    def from_checkpoint(cls, path, device="cpu", threads=None, **kw):
+    def from_checkpoint(cls, path: str, device="cpu", threads: Optional[int] = None,
+                        **kw) -> "Detector":
         """``threads``: CPU threads of torch (process-wide: torch has no per-model setting)."""
         from .checkpoint import CheckpointError, load_checkpoint, load_weights
         from .config import ConfigError, load_config
@@ -157,7 +158,8 @@ class Detector:
         return cls(cfg, TorchBackend(model, device), **kw)
 
     @classmethod
-    def from_onnx(cls, path, providers=None, threads=None, **kw):
+    def from_onnx(cls, path: str, providers: Optional[Sequence[str]] = None,
+                  threads: Optional[int] = None, **kw) -> "Detector":
         try:
             import onnxruntime as ort
         except ImportError:  # pragma: no cover - onnxruntime is a dependency
@@ -191,14 +193,15 @@ class Detector:
         return cls(cfg, OnnxBackend(sess), **kw)
 
     @classmethod
-    def from_file(cls, path, device="cpu", threads=None, **kw):
+    def from_file(cls, path: str, device="cpu", threads: Optional[int] = None,
+                  **kw) -> "Detector":
         """A ``.onnx`` file or a checkpoint, by extension. ``threads``: CPU threads."""
         if str(path).lower().endswith(".onnx"):
             return cls.from_onnx(path, threads=threads, **kw)
         return cls.from_checkpoint(path, device=device, threads=threads, **kw)
 
     @classmethod
-    def default(cls, device="cpu", threads=None, **kw):
+    def default(cls, device="cpu", threads: Optional[int] = None, **kw) -> "Detector":
         """The shipped document model (words, ICDAR convention). ``threads``: CPU threads
         of onnxruntime (for a ``.pt`` default model: of torch, process-wide)."""
         path = default_model_path()

@@ -41,12 +41,13 @@ Speed: pairs are pre-filtered by bounding box, intersections computed with vecto
 shapely calls, so a page with a thousand GT and a thousand detections costs milliseconds.
 """
 
-from __future__ import annotations
+from typing import Dict, Sequence
 
 import numpy as np
 
 from .errors import EvaluationError
 from .geometry import split_detection
+from .types import Annotations, Detection, GroundTruth, Results
 
 __all__ = ["evaluate", "EvaluationError", "IOU_CONSTRAINT", "AREA_PRECISION_CONSTRAINT"]
 
@@ -159,8 +160,10 @@ def _gt_fields(a):
     return a, False
 
 
-def evaluate_image(gt_anns, dets, key="", iou_constraint=IOU_CONSTRAINT,
-                   area_precision_constraint=AREA_PRECISION_CONSTRAINT, strict=False):
+def evaluate_image(gt_anns: Annotations, dets: Sequence[Detection], key="",
+                   iou_constraint: float = IOU_CONSTRAINT,
+                   area_precision_constraint: float = AREA_PRECISION_CONSTRAINT,
+                   strict: bool = False) -> dict:
     """Score one image; returns its per-image dict (see :func:`evaluate`)."""
     fields = [_gt_fields(a) for a in gt_anns]
     g = _Polys([f[0] for f in fields], key, "GT")
@@ -204,8 +207,9 @@ def evaluate_image(gt_anns, dets, key="", iou_constraint=IOU_CONSTRAINT,
             "det_dontcare_index": np.flatnonzero(det_dc).tolist()}
 
 
-def evaluate(gt, pred, iou_constraint=IOU_CONSTRAINT,
-             area_precision_constraint=AREA_PRECISION_CONSTRAINT, strict=False):
+def evaluate(gt: GroundTruth, pred: Results, iou_constraint: float = IOU_CONSTRAINT,
+             area_precision_constraint: float = AREA_PRECISION_CONSTRAINT,
+             strict: bool = False) -> dict:
     """Score detections against ground truth with the ICDAR 2015 protocol.
 
     ``gt``: ``{key: [Annotation, ...]}`` (``ignore=True`` is don't care; plain polygons
@@ -239,7 +243,7 @@ def evaluate(gt, pred, iou_constraint=IOU_CONSTRAINT,
 
 # ---------------------------------------------------------------------------- folders
 
-def load_gt_folder(gt_dir, level="word", lenient=False):
+def load_gt_folder(gt_dir: str, level: str = "word", lenient: bool = False) -> dict:
     """``{key: [Annotation]}`` from any layout :func:`textseg.data.icdar.find_gt_files`
     understands (a data folder with images, or a folder of ``gt_*.txt``)."""
     from .data import icdar
@@ -250,7 +254,7 @@ def load_gt_folder(gt_dir, level="word", lenient=False):
     return {k: icdar.read_gt(p, lenient=lenient) for k, p in files.items()}
 
 
-def find_result_files(pred_dir):
+def find_result_files(pred_dir: str) -> Dict[str, str]:
     """``{key: path}`` for the ``res_<key>.txt`` (or ``<key>.txt``) files of a folder."""
     import os
 
@@ -270,7 +274,8 @@ def find_result_files(pred_dir):
     return out
 
 
-def evaluate_folders(gt_dir, pred_dir, level="word", strict=False, lenient=False):
+def evaluate_folders(gt_dir: str, pred_dir: str, level: str = "word", strict: bool = False,
+                     lenient: bool = False) -> dict:
     """Folder-vs-folder evaluation: GT files (see :func:`load_gt_folder`) against the
     ``res_<key>.txt`` submission files of ``pred_dir``. A missing result file counts as no
     detections; a result file with no GT raises :class:`EvaluationError` naming it."""

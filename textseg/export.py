@@ -22,8 +22,6 @@ graph runs in onnxruntime next to PyTorch on a page at two sizes and the export 
 The file is written atomically: a failed export leaves no file behind.
 """
 
-from __future__ import annotations
-
 import copy
 import io
 import json

@@ -11,8 +11,6 @@ middle of writing never leaves a half-written file, and a previous file stays un
 This module is torch-free.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import secrets

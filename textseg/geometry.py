@@ -8,8 +8,6 @@ plain shoelace formula gives such polygons a *positive* area.
 numpy, OpenCV, pyclipper and shapely only (never torch): decoders import this module.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 __all__ = [

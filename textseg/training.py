@@ -4,8 +4,6 @@ One process on CPU or one GPU by default; under ``torchrun`` every process train
 replica with DistributedDataParallel and only rank 0 writes files and logs.
 """
 
-from __future__ import annotations
-
 import json
 import math
 import os

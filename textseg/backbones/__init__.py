@@ -4,8 +4,6 @@ Parameter names are torchvision's, so an ImageNet ``.pth`` saved by torchvision
 loads with every backbone key matched (see :func:`base.load_pretrained`).
 """
 
-from __future__ import annotations
-
 from .base import Backbone, PretrainedError, load_pretrained
 from .resnet import resnet18, resnet34, resnet50, resnet101
 from .vgg import vgg16, vgg16_bn

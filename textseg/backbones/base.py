@@ -1,7 +1,5 @@
 """What every backbone shares: stage freezing, frozen BatchNorm, and loading torchvision weights."""
 
-from __future__ import annotations
-
 import os
 
 import torch

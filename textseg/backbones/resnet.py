@@ -5,8 +5,6 @@ The layout is torchvision's ``resnet*`` (v1.5: the stride of a bottleneck sits o
 loads key for key (the classifier keys are ignored).
 """
 
-from __future__ import annotations
-
 from torch import nn
 
 from .base import Backbone, init_weights

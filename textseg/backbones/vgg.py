@@ -10,8 +10,6 @@ Stages for ``frozen_stages``: 0 is conv block 1 with pool1 (stride 2), stage i (
 is conv block i+1 with its pool, whose output is C(i+1), as with ResNet's layer i.
 """
 
-from __future__ import annotations
-
 from torch import nn
 
 from .base import Backbone, init_weights

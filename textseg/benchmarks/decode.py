@@ -12,8 +12,6 @@ Times are the best of ``repeat`` runs (ms, one image, one thread of numpy/OpenCV
 Torch-free.
 """
 
-from __future__ import annotations
-
 import importlib
 
 import numpy as np

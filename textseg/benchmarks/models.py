@@ -12,8 +12,6 @@ Latencies on a shared machine are still noisy: compare rows from one run only.
     python -m textseg.benchmarks.models --trunks fcn unet fpn --backbones resnet50 --size 640 640
 """
 
-from __future__ import annotations
-
 import resource
 import statistics
 import sys

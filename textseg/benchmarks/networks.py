@@ -17,8 +17,6 @@ The torch block runs before the onnxruntime block for each size, so both see the
 machine load as closely as a shared CPU allows: compare rows of one run only.
 """
 
-from __future__ import annotations
-
 import os
 import statistics
 import tempfile

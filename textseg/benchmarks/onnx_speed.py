@@ -21,8 +21,6 @@ shared CPU are noisy: compare rows of one run only.
         [--rounds 2]
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import os

@@ -12,8 +12,6 @@ checkpoint is also exported to a temporary ``.onnx`` and run with onnxruntime, s
 backends of one model are measured in one run.
 """
 
-from __future__ import annotations
-
 import os
 import tempfile
 import time

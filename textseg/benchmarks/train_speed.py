@@ -11,8 +11,6 @@ clock is read). Throughput of the real loop is about the smaller of the two when
 workers run on other cores than the network.
 """
 
-from __future__ import annotations
-
 import tempfile
 import time
 

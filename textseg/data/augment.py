@@ -11,8 +11,6 @@ All randomness comes from the ``np.random.Generator`` passed in, so a fixed gene
 state gives the same sample (the training stream relies on it). numpy/OpenCV/shapely only.
 """
 
-from __future__ import annotations
-
 import cv2
 import numpy as np
 

@@ -7,8 +7,6 @@ resumed run starts the stream at ``step * batch_size`` and sees what an
 uninterrupted run would have seen.
 """
 
-from __future__ import annotations
-
 import os
 from dataclasses import dataclass
 

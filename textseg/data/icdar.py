@@ -24,19 +24,18 @@ submission files ``res_img_N.txt``: ``x1,y1,...,x4,y4[,score]``.
 common folder layouts. Numpy only (no torch).
 """
 
-from __future__ import annotations
-
 import math
 import os
 import re
 import warnings
-from typing import NamedTuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import GTFormatError
 from ..fileio import atomic_open
 from ..geometry import order_clockwise, polygon_area, split_detection, to_shapely
+from ..types import Annotations, Detection
 
 __all__ = [
     "Annotation", "GTFormatError", "DatasetReport", "read_gt", "parse_gt_text", "write_gt",
@@ -198,7 +197,8 @@ def _normalise_quads(quads):
     return ordered, reasons
 
 
-def parse_gt_text(text, path="<string>", fmt="auto", lenient=False, stats=None):
+def parse_gt_text(text: str, path: str = "<string>", fmt: str = "auto", lenient: bool = False,
+                  stats: Optional[dict] = None) -> List[Annotation]:
     """Parse ground-truth file contents (a str); see :func:`read_gt`."""
     if fmt not in FORMATS:
         raise ValueError(f"read_gt: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -248,7 +248,8 @@ def parse_gt_text(text, path="<string>", fmt="auto", lenient=False, stats=None):
     return out
 
 
-def read_gt(path, fmt="auto", lenient=False, stats=None):
+def read_gt(path: str, fmt: str = "auto", lenient: bool = False,
+            stats: Optional[dict] = None) -> List[Annotation]:
     """Read a ground-truth file into a list of :class:`Annotation`.
 
     ``fmt``: "auto" (per line: 4 numbers -> ICDAR 2013 box; 8 numbers then a script name
@@ -280,7 +281,7 @@ def _points_str(poly):
     return ",".join(str(v) for v in p.reshape(-1))
 
 
-def write_gt(path, annotations):
+def write_gt(path: str, annotations: Annotations) -> None:
     """Write annotations as ICDAR 2015 lines (integer-rounded points, ``###`` for ignore).
     Polygons with more than 4 points keep all their points. Written atomically."""
     lines = []
@@ -291,7 +292,7 @@ def write_gt(path, annotations):
         f.writelines(lines)
 
 
-def write_results(path, detections, with_score=False):
+def write_results(path: str, detections: Sequence, with_score: bool = False) -> None:
     """Write a submission file ``res_img_N.txt``: one ``x1,y1,...,xn,yn[,score]`` line per
     detection (a polygon or a ``(polygon, score)`` pair), integer-rounded. Atomic."""
     lines = []
@@ -305,7 +306,7 @@ def write_results(path, detections, with_score=False):
         f.writelines(lines)
 
 
-def read_results(path):
+def read_results(path: str) -> List[Tuple[np.ndarray, Optional[float]]]:
     """Read a result file -> list of ``(polygon float32 (N, 2), score or None)``.
 
     A line holds an even number of coordinates, optionally followed by a score (an odd
@@ -399,7 +400,7 @@ def _official_dirs(root, split):
     return os.path.join(root, img), (os.path.join(root, gts[0]) if gts else None)
 
 
-def scan_dataset(root, split=None, level="word"):
+def scan_dataset(root: str, split: Optional[str] = None, level: str = "word") -> "DatasetReport":
     """Find images and their ground truth under ``root``; returns a :class:`DatasetReport`.
 
     Layouts: ``images/`` + ``words/`` (or ``gt/``, ``labels/``; ``lines/`` with
@@ -452,13 +453,14 @@ def scan_dataset(root, split=None, level="word"):
     return DatasetReport(pairs, image_dir, gt_dir, missing, orphans)
 
 
-def find_pairs(root, split=None, level="word"):
+def find_pairs(root: str, split: Optional[str] = None,
+               level: str = "word") -> List[Tuple[str, Optional[str]]]:
     """Sorted ``[(image_path, gt_path or None)]`` for a data folder (see :func:`scan_dataset`,
     which also reports GT files that have no image)."""
     return scan_dataset(root, split, level).pairs
 
 
-def find_gt_files(root, split=None, level="word"):
+def find_gt_files(root: str, split: Optional[str] = None, level: str = "word") -> Dict[str, str]:
     """``{key: gt_path}`` where ``key`` is the image name without extension (``img_12``).
 
     Works for any :func:`scan_dataset` layout and also for a folder holding only

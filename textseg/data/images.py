@@ -19,8 +19,6 @@ before any pixel is decoded. Every problem raises :class:`ImageLoadError` with a
 This module is torch-free.
 """
 
-from __future__ import annotations
-
 import glob
 import math
 import os

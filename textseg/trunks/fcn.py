@@ -12,8 +12,6 @@ layers produce ``channels`` features for a method head; FCN-32s/16s upsample in 
 steps rather than one 32x/16x deconvolution; the output is at stride 4, not 1.
 """
 
-from __future__ import annotations
-
 from torch import nn
 
 from .layers import bilinear_upsampler, conv1x1, conv_bn_relu, match_size

@@ -11,8 +11,6 @@ Laterals and smoothing convs are conv+BN+ReLU (as in PSENet), which trains well
 from scratch; the paper's FPN used plain convolutions.
 """
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 from torch import nn

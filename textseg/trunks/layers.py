@@ -1,7 +1,5 @@
 """Small building blocks shared by the trunks."""
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 from torch import nn

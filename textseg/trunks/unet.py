@@ -10,8 +10,6 @@ stride 4 (the output). c = 64 gives 256/128/64, the last three decoder stages
 of the original UNet; that is the width we use for UNet (FCN and FPN use 256).
 """
 
-from __future__ import annotations
-
 import torch
 from torch import nn
 

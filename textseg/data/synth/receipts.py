@@ -38,8 +38,8 @@ def thermal_fade(cv, rng):
             c = int(rng.integers(0, w))
             cols[c:c + int(rng.integers(1, 4))] *= float(rng.uniform(0.3, 0.8))
         field *= cols[None, :]
-    ink = cv.ink.astype(np.float32) * field
-    cv.ink[:] = np.clip(ink, 0, 255).astype(np.uint8)
+    ink = np.clip(cv.ink.astype(np.float32) * field, 0, 255).astype(np.uint8)
+    cv.ink[:] = np.maximum(ink, (cv.ink > 0).astype(np.uint8))  # boxes measured before stay exact
 
 
 def _rule(cv, fr, st, rng, kind):

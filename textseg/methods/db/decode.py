@@ -29,12 +29,15 @@ px more before rasterising). Outputs are in network-input pixels, clockwise from
 top-left point.
 """
 
+from typing import List
+
 import cv2
 import numpy as np
 import pyclipper
 
 from textseg.geometry import clockwise_from_top_left, order_clockwise, rect_corners, rotated_rects
 
+from ...types import Detection, Maps, Options
 from . import SPEC
 
 __all__ = ["decode", "region_scores", "regions", "unclip_distance"]
@@ -145,7 +148,7 @@ def _polygon(contour, stride, opts):
     return clockwise_from_top_left(poly)
 
 
-def decode(maps, cfg):
+def decode(maps: Maps, cfg: Options) -> List[Detection]:
     """Text regions for one image from its maps ({'prob': (1, h, w)} probabilities).
     Returns a list of (polygon float32 (N, 2), score) in network-input pixels: quads, or
     outlines with ``polygon: true``."""

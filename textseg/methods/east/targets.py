@@ -18,9 +18,11 @@ first, so a small box overlapping a large one keeps its pixels. numpy/cv2 only.
 """
 
 import math
+from typing import Tuple
 
 import numpy as np
 
+from ...types import Annotations, Maps, Options, Targets
 from . import SPEC
 from ...geometry import min_area_quad, order_clockwise
 from ..raster import fill_each, map_pixel_centres
@@ -42,7 +44,7 @@ def _annotation_quads(annotations):
     return order_clockwise(np.stack(quads)).astype(np.float64), np.array(ignore)
 
 
-def build_targets(annotations, image_hw, cfg):
+def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Options) -> Targets:
     """EAST maps for one image: {'score', 'geometry', 'mask'} float32 (C, h, w)."""
     head, opts, stride = SPEC.target_options(cfg)  # geometry checked there
     height, width = int(image_hw[0]), int(image_hw[1])
@@ -80,7 +82,7 @@ def build_targets(annotations, image_hw, cfg):
     return {"score": score[None], "geometry": geometry, "mask": mask[None].astype(np.float32)}
 
 
-def targets_to_maps(targets, cfg):
+def targets_to_maps(targets: Targets, cfg: Options) -> Maps:
     """The maps a perfect head would output in eval mode for these targets (what the
     decoder reads): the score map, and the geometry clipped to the head's range."""
     head = SPEC.target_options(cfg).head

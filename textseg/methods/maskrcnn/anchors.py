@@ -8,8 +8,6 @@ An anchor of ``size`` S, ``scale`` k and aspect ratio r = h / w has area (k S)^2
 w = k S / sqrt(r), h = k S sqrt(r) (so ratio 0.25 is a box four times wider than tall).
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

@@ -16,10 +16,13 @@ detection's. The per-instance work is a few small OpenCV calls; corners and thei
 done for all quads at once.
 """
 
+from typing import List
+
 import cv2
 import numpy as np
 
 from ...geometry import clockwise_from_top_left, order_clockwise, rect_corners
+from ...types import Detection, Maps, Options
 from . import SPEC
 
 __all__ = ["decode", "paste_mask", "MAX_COORD"]
@@ -53,7 +56,7 @@ def _contour(binary, epsilon):
     return c.reshape(-1, 2).astype(np.float32)
 
 
-def decode(maps, cfg):
+def decode(maps: Maps, cfg: Options) -> List[Detection]:
     """List of (polygon float32 (N, 2), score) for one image's detections."""
     opts = SPEC.decode_options(cfg).opts
     scores = np.asarray(maps["scores"], np.float32).reshape(-1)

@@ -17,8 +17,6 @@ its ``aligned=True`` grid puts the feature pixel j of stride s at input point
 (j + 0.5) s - 0.5, as the anchors do.
 """
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -14,8 +14,6 @@ returns each sampled prediction next to its target; :class:`Loss` reduces them:
 batch has no positive (it is 0 then) and keeps the graph connected to every parameter.
 """
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 from torch import nn

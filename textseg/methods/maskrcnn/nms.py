@@ -15,8 +15,6 @@ when IoU > threshold, boxes of zero area never suppress), so onnxruntime runs it
 Boxes are (x1, y1, x2, y2); width is ``x2 - x1`` (no +1).
 """
 
-from __future__ import annotations
-
 import torch
 
 __all__ = ["box_iou", "nms", "batched_nms", "kept_mask", "BLOCK"]

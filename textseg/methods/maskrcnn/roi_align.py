@@ -14,8 +14,6 @@ in memory.
 Differentiable with respect to the features; exports to ONNX ``GridSample`` (opset 16+).
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

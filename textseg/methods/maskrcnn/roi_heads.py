@@ -9,8 +9,6 @@
 * :func:`detections`: eval-mode scoring, NMS and the fixed top-D of each image.
 """
 
-from __future__ import annotations
-
 import math
 
 import torch

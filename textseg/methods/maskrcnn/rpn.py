@@ -10,8 +10,6 @@
   256-anchor minibatch of at most 50% positives.
 """
 
-from __future__ import annotations
-
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -17,10 +17,12 @@ numpy/cv2 only (runs in DataLoader workers).
 """
 
 import warnings
+from typing import Tuple
 
 import cv2
 import numpy as np
 
+from ...types import Annotations, Maps, Options, Targets
 from . import SPEC
 
 _SHIFT = 4  # fractional bits for cv2.fillPoly
@@ -35,7 +37,7 @@ def _checked(cfg):
     return opts
 
 
-def build_targets(annotations, image_hw, cfg):
+def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Options) -> Targets:
     """Fixed-size targets of one image (see the module docstring)."""
     opts = _checked(cfg)
     h, w = int(image_hw[0]), int(image_hw[1])
@@ -73,7 +75,7 @@ def build_targets(annotations, image_hw, cfg):
     return {"boxes": boxes, "box_flags": flags, "instances": inst}
 
 
-def targets_to_maps(targets, cfg):
+def targets_to_maps(targets: Targets, cfg: Options) -> Maps:
     """The detections a perfect head outputs for ``targets``: ``boxes`` (K, 4), ``scores``
     (K,) 1 for text and 0 for don't care and padding, and ``masks`` (K, M, M) (M = 2 x
     ``mask_pool``): each instance's pixels sampled at the mask cells' centres inside its box
