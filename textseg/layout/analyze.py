@@ -149,8 +149,8 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
         heights.append(c1 - c0)
         n_words.append(len(members))
         vert.append(vertical)
-    blocks = reading_order(np.array(boxes), np.array(heights), np.array(n_words), np.array(vert),
-                           **(order_options or {}))
+    blocks = reading_order(np.array(boxes), np.array(heights), np.array(n_words),
+                           np.array(vert), **(order_options or {}))
 
     for kind, line_idx in blocks:
         block_lines = []

@@ -54,6 +54,7 @@ SEGMENT_DEFAULTS = {
     "split_gap": 4.0,         # one wider than this x the word space ...
     "min_split_gap": 0.9,     # ... and than this ends it anyway, unless the row's own
     "row_gap": 1.8,           # spaces are as wide (within this factor: justified lines)
+    "column_gap": 1.3,        # x the row's spaces: a gap on an aligned gutter ends a segment
     "min_space": 0.05,        # smaller gaps are letter gaps (a word cut in pieces)
     "block_rows": 6.0,        # the block: rows this many row heights above and below
     "default_space": 0.3,     # word space where a page has too few gaps to measure it
@@ -304,11 +305,44 @@ def _segment_cuts(geom, row, i, j, gap, opts):
     wide = g > np.maximum(opts["segment_gap"] * space, opts["min_segment_gap"])
     very = g > np.maximum(opts["split_gap"] * space, opts["min_split_gap"])
     cut = very & ~stretched
-    check = wide & ~cut
+    # wider than the row's own spaces, and than a word space: a column or cell gap when
+    # it lies on a gutter and the words next to it line up with words of the rows around
+    # (table columns and text columns do; the rivers of justified text do not). Gaps wider
+    # than the block's word spaces in a row of narrower ones need the gutter only.
+    loose = wide & ~stretched
+    check = ~cut & (loose | ((g > opts["min_segment_gap"]) & (g > opts["column_gap"] * own)))
     if check.any():
-        cut[check] = _on_gutter(quads, rot, height, i[check], j[check],
-                                row_h[r[check]], opts["gutter_rows"], opts["gutter_width"])
+        hc = row_h[r[check]]
+        gutter = _on_gutter(quads, rot, height, i[check], j[check], hc,
+                            opts["gutter_rows"], opts["gutter_width"], one_side=True)
+        sel = gutter & ~loose[check]
+        if sel.any():
+            gutter[sel] = _aligned(quads, rot, i[check][sel], j[check][sel], hc[sel],
+                                   opts["gutter_rows"])
+        cut[check] = gutter
     return cut, page, opts["segment_gap"] * page
+
+
+def _aligned(quads, rot, i, j, h, rows, tol=0.15, need=1):
+    """For each pair (i[k] left, j[k] right): does another word, in the rows within
+    ``rows`` x h above or below, start where j starts or end where i ends (within ``tol``
+    x h), in at least ``need`` other rows? Sorted windows on the edges, no loops."""
+    p = quads @ rot.T
+    x0, x1 = p[..., 0].min(1), p[..., 0].max(1)
+    yc = p[..., 1].mean(1)
+    out = np.zeros(len(i), bool)
+    for edge, ref in ((x0, x0[j]), (x1, x1[i])):  # left-aligned, right-aligned columns
+        order = np.argsort(edge, kind="stable")
+        e = edge[order]
+        lo = np.searchsorted(e, ref - tol * h, side="left")
+        hi = np.searchsorted(e, ref + tol * h, side="right")
+        n = hi - lo
+        owner = np.repeat(np.arange(len(i)), n)
+        cand = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
+        dy = np.abs(yc[cand] - 0.5 * (yc[i[owner]] + yc[j[owner]]))
+        ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
+        out |= np.bincount(owner[ok], minlength=len(i)) >= need
+    return out
 
 
 def _block_spacing(quads, rot, row, row_h, r, g, page, block_rows):
@@ -401,7 +435,7 @@ def _boxes_from_labels(detections, label, info):
                        info["height"], label)
 
 
-def _on_gutter(quads, rot, height, i, j, h, rows, width):
+def _on_gutter(quads, rot, height, i, j, h, rows, width, one_side=False):
     """For each pair (i[k] left, j[k] right): does their gap lie on a gutter?
 
     A gutter is an empty vertical strip, at least ``width`` x the median height wide, that
@@ -449,15 +483,28 @@ def _on_gutter(quads, rot, height, i, j, h, rows, width):
     bottom = grid(yc + (rows + 0.5) * h, org[1], gh, np.ceil)
     own0 = grid(np.minimum(y0[i], y0[j]), org[1], gh, np.floor)
     own1 = grid(np.maximum(y1[i], y1[j]), org[1], gh, np.ceil)
-    # the emptiest column of each gap
     n = b - a + 1
     owner = np.repeat(np.arange(len(i)), n)
     cols = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + a[owner]
+    reach = np.maximum(np.round(4 * h / cell).astype(int), 1)
+
+    def strip(r0, r1, s0, s1):
+        # the emptiest column of each gap over rows [r0, r1), and words on both sides of
+        # it in rows [s0, s1)
+        c = count(r0[owner], r1[owner], cols, cols + 1)
+        best = _argmin_by_group(owner, c, len(i))
+        col, empty = cols[best], c[best] == 0
+        lo, hi = np.maximum(col - reach, 0), np.minimum(col + 1 + reach, gw)
+        return empty & (count(s0, s1, lo, col) > 0) & (count(s0, s1, col + 1, hi) > 0)
+
+    if one_side:
+        # the strip need only run through the rows above, or through the rows below (a
+        # heading across the columns above the first rows does not hide their gutter)
+        return strip(top, own1, top, own0) | strip(own0, bottom, own1, bottom)
     c = count(top[owner], bottom[owner], cols, cols + 1)
     best = _argmin_by_group(owner, c, len(i))
     col, empty = cols[best], c[best] == 0
     # words on both sides of that column, in the rows above or in the rows below
-    reach = np.maximum(np.round(4 * h / cell).astype(int), 1)
     lo, hi = np.maximum(col - reach, 0), np.minimum(col + 1 + reach, gw)
     above = (count(top, own0, lo, col) > 0) & (count(top, own0, col + 1, hi) > 0)
     below = (count(own1, bottom, lo, col) > 0) & (count(own1, bottom, col + 1, hi) > 0)

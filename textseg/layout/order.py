@@ -6,11 +6,15 @@ completely:
 
 * **columns before rows:** a vertical strip at least ``col_gap`` line heights wide splits
   the node into columns, read left to right, each one to its end;
-* unless the node is a **table**: when it can be cut both ways and its lines are short
-  (median at most ``table_words`` words), it is cut into rows first, so cells are read
-  row by row, left to right;
 * a horizontal strip wider than ``section_gap`` heights (and than the widest vertical one)
   is cut first: headers and footers that sit above and below columns stay in place;
+* a **table** is cut into rows first, so that cells are read row by row, left to right:
+  a node that can be cut both ways, whose lines mostly (``table_rows``) have a line
+  beside them on the same row in another column, and none of whose columns is a text
+  column (at least ``column_width`` heights wide, ``column_lines`` of its lines filling
+  ``column_fill`` of the width with ``column_words`` words or more: paragraphs run the
+  column's width, cells vary); runs of rows of several cells inside a column are
+  tables too;
 * otherwise rows are cut top to bottom (at every gap within ``tie`` of the widest).
 
 Consecutive lines of a column that follow each other closely (gap at most ``para_gap``
@@ -27,11 +31,51 @@ __all__ = ["reading_order", "ORDER_DEFAULTS"]
 ORDER_DEFAULTS = {
     "col_gap": 0.8,        # a column gutter: at least this x the line height wide
     "section_gap": 1.5,    # a horizontal gap this wide (x height) is cut before columns
-    "table_words": 3,      # a node that cuts both ways with lines this short is a table
+    "column_width": 8.0,   # a text column is at least this wide (x height) ...
+    "column_fill": 0.7,    # ... and this share of its width is filled ...
+    "column_lines": 0.4,   # ... by at least this share of its lines
+    "column_words": 3,     # ... of at least this many words (median)
     "para_gap": 0.9,       # lines closer than this (x height) are one paragraph
     "para_height": 1.4,    # ... if their heights differ by at most this factor
     "tie": 0.75,           # cut at every gap at least this x the widest one
+    "table_rows": 0.75,    # ... and this share of its lines has a line beside it in a row
 }
+
+
+def _is_row(b, col_gap):
+    """One row (no horizontal gap) of 2+ cells (vertical gaps)?"""
+    return (len(b) >= 2 and not _gaps(b[:, 1], b[:, 3], 0.0)
+            and bool(_gaps(b[:, 0], b[:, 2], col_gap)))
+
+
+def _text_column(b, words, cuts, hmed, opts):
+    """Is one of the columns of the cuts a column of text: wide, mostly filled by its lines
+    (a paragraph's lines run the column's width; table cells vary), lines of several
+    words? A table has no such column; a page of columns has, even with a table in one."""
+    part = np.searchsorted(np.asarray(sorted(cuts)), 0.5 * (b[:, 0] + b[:, 2]))
+    width = b[:, 2] - b[:, 0]
+    for k in np.unique(part):
+        sel = part == k
+        if sel.sum() < 2:
+            continue
+        span = b[sel, 2].max() - b[sel, 0].min()
+        full = width[sel] >= opts["column_fill"] * span
+        if (span >= opts["column_width"] * hmed and full.mean() >= opts["column_lines"]
+                and np.median(words[sel][full]) >= opts["column_words"]):
+            return True
+    return False
+
+
+def _row_aligned(b, cuts, share):
+    """Do at least ``share`` of the lines (boxes ``b``) have a line on the same row (their
+    heights overlap by half) in another column of the cuts?"""
+    part = np.searchsorted(np.asarray(sorted(cuts)), 0.5 * (b[:, 0] + b[:, 2]))
+    y0, y1 = b[:, 1], b[:, 3]
+    h = np.maximum(y1 - y0, 1e-6)
+    overlap = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    same_row = overlap >= 0.5 * np.minimum(h[:, None], h[None, :])
+    beside = (same_row & (part[:, None] != part[None, :])).any(axis=1)
+    return beside.mean() >= share
 
 
 def _gaps(lo, hi, min_gap):
@@ -48,7 +92,7 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
     """Order lines and group them into blocks.
 
     ``boxes``: (L, 4) ``x0, y0, x1, y1`` in the page frame; ``heights``: (L,) line heights;
-    ``n_words``: (L,) words per line (tables have short lines); ``vertical``: (L,) bool,
+    ``n_words``: (L,) words per line; ``vertical``: (L,) bool,
     lines across the page's direction (never joined with the others into a paragraph).
     Returns ``[(kind, [line index, ...]), ...]``: the blocks in reading order, each with
     its lines in reading order.
@@ -59,7 +103,7 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
     if n == 0:
         return []
     h = np.asarray(heights, np.float64)
-    words = np.ones(n) if n_words is None else np.asarray(n_words, np.float64)
+    words = np.full(n, 10.0) if n_words is None else np.asarray(n_words, np.float64)
     vert = np.zeros(n, bool) if vertical is None else np.asarray(vertical, bool)
     hmed = float(np.median(h[~vert])) if (~vert).any() else float(np.median(h))
     hmed = max(hmed, 1e-6)
@@ -76,9 +120,12 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
         ys = _gaps(y0, y1, 0.0)
         wx = max((w for _, w in xs), default=0.0)
         wy = max((w for _, w in ys), default=0.0)
-        table = in_table or (bool(xs) and bool(ys)
-                             and np.median(words[idx]) <= opts["table_words"])
-        if ys and (not xs or table or (wy >= opts["section_gap"] * hmed and wy > wx)):
+        section = bool(ys) and wy >= opts["section_gap"] * hmed and wy > wx
+        table = in_table or (bool(xs) and bool(ys) and not section
+                             and _row_aligned(b[idx], [p for p, _ in xs], opts["table_rows"])
+                             and not _text_column(b[idx], words[idx], [p for p, _ in xs],
+                                                  hmed, opts))
+        if ys and (section or table or not xs):
             cuts, key = [p for p, w in ys if w >= opts["tie"] * wy], 0.5 * (y0 + y1)
         elif xs:
             cuts, key = [p for p, w in xs if w >= opts["tie"] * wx], 0.5 * (x0 + x1)
@@ -88,8 +135,16 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
             out.append(("table" if in_table else "text", o))
             continue
         part = np.searchsorted(np.asarray(sorted(cuts)), key)
-        children = [(idx[part == k], table) for k in range(len(cuts) + 1) if (part == k).any()]
-        stack.extend(children[::-1])
+        children = [idx[part == k] for k in range(len(cuts) + 1) if (part == k).any()]
+        flags = [table] * len(children)
+        if not table and ys and (section or not xs):
+            # rows of cells one under another (a table inside a column): runs of 2+
+            # children that are one row of several cells each
+            row = [_is_row(b[c], opts["col_gap"] * hmed) for c in children]
+            for k in range(len(children)):
+                if row[k] and ((k > 0 and row[k - 1]) or (k + 1 < len(row) and row[k + 1])):
+                    flags[k] = True
+        stack.extend(list(zip(children, flags))[::-1])
     return _paragraphs(out, b, h, vert, opts)
 
 

@@ -1,0 +1,257 @@
+"""Page layout: reading order on generated pages whose true order is known, blocks,
+vertical text, orientation and the frame helpers."""
+
+import cv2
+import numpy as np
+import pytest
+
+from textseg.geometry import order_clockwise, polygon_area
+from textseg.layout import (analyze, detect_orientation, reading_start, to_input_frame,
+                            to_upright_frame, upright_image, upright_size)
+from textseg.benchmarks.orientation import turn_page
+
+H = 20.0
+
+
+def word(x, y, w, h=H):
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+
+
+def row(x, y, widths, gap=0.35 * H):
+    out = []
+    for w in widths:
+        out.append(word(x, y, w))
+        x += w + gap
+    return out
+
+
+def paragraph(x, y, n_rows, width, rng):
+    """Justified rows (the last one ragged) filling ``width``; returns (words, bottom y).
+    Spaces stretch to at most 0.8 x height (word space 0.35), as typesetters keep them."""
+    out = []
+    for r in range(n_rows):
+        widths = list(rng.integers(15, 70, 20))
+        while sum(widths) + 0.35 * H * (len(widths) - 1) > width:
+            widths.pop()
+        last = r == n_rows - 1
+        gap = 0.35 * H if last else min((width - sum(widths)) / (len(widths) - 1), 0.8 * H)
+        out += row(x, y + r * 1.5 * H, widths[:len(widths) - 2] if last else widths, gap)
+    return out, y + (n_rows - 1) * 1.5 * H + H
+
+
+def synthetic_page(seed, n_cols=2, table_in_column=False):
+    """A page in true reading order: a header, ``n_cols`` columns of paragraphs, a table
+    (row by row), a footer. Returns (words, width, height)."""
+    rng = np.random.default_rng(seed)
+    col_w, gutter = 300.0 if n_cols == 2 else 220.0, 1.6 * H
+    width = 100 + n_cols * col_w + (n_cols - 1) * gutter + 100
+    words = row(100, 50, [120, 90, 150])  # header (a title line)
+    bottom = 0.0
+    for c in range(n_cols):
+        x, y = 100 + c * (col_w + gutter), 120.0
+        for p in range(int(rng.integers(2, 4))):
+            q, y_end = paragraph(x, y, int(rng.integers(2, 6)), col_w, rng)
+            words += q
+            y = y_end + 1.2 * H
+        if table_in_column and c == n_cols - 1:
+            # a small table at the end of the last column: 4 rows x 3 cells
+            y += 0.8 * H
+            for r in range(4):
+                for k in range(3):
+                    n = int(rng.integers(1, 3))
+                    words += row(x + k * col_w / 3, y + r * 1.5 * H, list(rng.integers(12, 26, n)))
+            y += 4 * 1.5 * H
+        bottom = max(bottom, y)
+    if not table_in_column:
+        y = bottom + 1.5 * H
+        for r in range(5):  # a full-width table: 5 rows x 4 cells of 1-2 short words
+            for k in range(4):
+                n = int(rng.integers(1, 3))
+                words += row(100 + k * (width - 200) / 4, y + r * 1.5 * H,
+                             list(rng.integers(20, 45, n)))
+        bottom = y + 5 * 1.5 * H
+    words += row(width / 2 - 20, bottom + 3 * H, [40])  # footer: the page number
+    return words, int(width), int(bottom + 6 * H)
+
+
+def kendall_tau(order):
+    """Kendall tau between 0..n-1 and ``order`` (the found position of each true index)."""
+    o = np.asarray(order, np.float64)
+    d = np.sign(o[None, :] - o[:, None])
+    iu = np.triu_indices(len(o), 1)
+    return float(d[iu].sum() / len(iu[0]))
+
+
+def found_order(layout, n):
+    pos = np.full(n, -1)
+    for w in layout.words:
+        pos[w.index] = w.order
+    assert (pos >= 0).all()
+    return pos
+
+
+@pytest.mark.parametrize("seed,n_cols,table_in_column", [
+    (0, 2, False), (1, 3, False), (2, 2, True), (3, 3, True), (4, 2, False), (5, 3, False)])
+def test_reading_order_of_generated_pages(seed, n_cols, table_in_column):
+    words, w, h = synthetic_page(seed, n_cols, table_in_column)
+    layout = analyze([(q, 0.9) for q in words], size=(w, h), orientation=(0, 0.0))
+    tau = kendall_tau(found_order(layout, len(words)))
+    assert tau >= 0.95, tau
+    # every word, line and block carries its index in reading order
+    assert [wd.order for wd in layout.words] == list(range(len(words)))
+    assert [ln.order for ln in layout.lines] == list(range(len(layout.lines)))
+    assert [b.order for b in layout.blocks] == list(range(len(layout.blocks)))
+    # header first, footer last; the table is a block of its own
+    assert layout.words[0].index == 0 and layout.words[-1].index == len(words) - 1
+    assert any(b.kind == "table" for b in layout.blocks)
+
+
+def test_reading_order_exact_on_a_simple_page():
+    words, w, h = synthetic_page(7, 2, False)
+    layout = analyze([(q, 0.9) for q in words], size=(w, h), orientation=(0, 0.0))
+    assert list(found_order(layout, len(words))) == list(range(len(words)))
+
+
+def test_paragraph_blocks():
+    rng = np.random.default_rng(8)
+    a, y = paragraph(100, 100, 4, 300, rng)
+    b, _ = paragraph(100, y + 1.5 * H, 3, 300, rng)
+    layout = analyze([(q, 1.0) for q in a + b], size=(600, 400), orientation=(0, 0.0))
+    assert [len(bl.lines) for bl in layout.blocks] == [4, 3]
+    assert [len(bl.words) for bl in layout.blocks] == [len(a), len(b)]
+    for bl in layout.blocks:
+        assert bl.kind == "text" and polygon_area(bl.polygon) > 0
+
+
+def test_upside_down_page_gives_upside_down_reading_not_words():
+    words, w, h = synthetic_page(9, 2, False)
+    c = np.array([w / 2, h / 2], np.float32)
+    turned = [order_clockwise(2 * c - q) for q in words]  # 180 degrees, detector order
+    layout = analyze([(q, 0.9) for q in turned], size=(w, h), orientation=(180, 0.0))
+    assert kendall_tau(found_order(layout, len(words))) >= 0.95
+    for wd in layout.words:
+        assert wd.direction == pytest.approx(180.0, abs=1)
+        # starts at the word's top-left as read: the bottom-right corner on screen
+        assert np.allclose(wd.polygon[0], 2 * c - words[wd.index][0], atol=1e-3)
+        assert polygon_area(wd.polygon) > 0
+    for ln in layout.lines:
+        top = ln.polygon[1] - ln.polygon[0]
+        assert top[0] < 0  # the top edge runs right to left on screen
+
+
+def test_vertical_line_in_the_margin():
+    rng = np.random.default_rng(10)
+    text, _ = paragraph(100, 100, 6, 300, rng)
+    # a label running bottom to top in the left margin: words long along y
+    vert = []
+    y = 400.0
+    for length in (60, 40, 80):
+        vert.append(order_clockwise(np.array([[40, y - length], [40 + H, y - length],
+                                              [40 + H, y], [40, y]], np.float32)))
+        y -= length + 0.35 * H
+    words = text + vert
+    layout = analyze([(q, 0.9) for q in words], size=(500, 500), orientation=(0, 0.0))
+    vlines = [ln for ln in layout.lines if abs(ln.direction - 270) < 1]
+    assert len(vlines) == 1
+    (ln,) = vlines
+    assert sorted(wd.index for wd in ln.words) == list(range(len(text), len(words)))
+    # reading order inside the line: bottom to top; a rotated quad along its direction
+    assert [wd.index for wd in ln.words] == list(range(len(text), len(words)))
+    top = ln.polygon[1] - ln.polygon[0]
+    assert top[1] < 0 and abs(top[0]) < 1e-3 and polygon_area(ln.polygon) > 0
+    for wd in ln.words:
+        assert wd.direction == pytest.approx(270, abs=1)
+        assert (wd.polygon[1] - wd.polygon[0])[1] < 0
+    # the other words read left to right
+    assert all(abs(w.direction) < 1 or abs(w.direction - 360) < 1
+               for w in layout.words if w.index < len(text))
+
+
+def test_reading_start():
+    q = word(0, 0, 50)
+    assert np.array_equal(reading_start(q, [1, 0]), q)
+    assert np.array_equal(reading_start(q, [-1, 0]), q[[2, 3, 0, 1]])
+    assert np.array_equal(reading_start(q, [0, -1]), q[[3, 0, 1, 2]])
+
+
+def test_analyze_empty_and_single():
+    assert analyze([], size=(10, 10)).blocks == []
+    layout = analyze([(word(5, 5, 40), 0.5)], size=(100, 100))
+    assert len(layout.words) == 1 and layout.words[0].order == 0
+
+
+# ----------------------------------------------------------------------------- orientation
+
+TEXT = ("the quick brown fox jumps over the lazy dog while a playful puppy digs holes "
+        "Hello World this page holds lines of text typed by hand for the test big yellow "
+        "kites fly high above quiet gardens during light breezy afternoons today").split()
+
+
+def text_image(seed=0):
+    """A white page with Hershey-font words and their tight boxes."""
+    rng = np.random.default_rng(seed)
+    img = np.full((700, 900, 3), 255, np.uint8)
+    boxes = []
+    y, font, scale, thick = 60, cv2.FONT_HERSHEY_SIMPLEX, 0.9, 2
+    i = 0
+    while y < 660:
+        x = 40
+        while True:
+            t = TEXT[i % len(TEXT)]
+            (tw, th), base = cv2.getTextSize(t, font, scale, thick)
+            if x + tw > 860:
+                break
+            cv2.putText(img, t, (x, y), font, scale, (20, 20, 20), thick, cv2.LINE_AA)
+            boxes.append(word(x - 1, y - th - 2, tw + 2, th + base + 3))
+            x += tw + int(rng.integers(12, 18))
+            i += 1
+        y += 42
+    return img, boxes
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_detect_orientation_of_turned_pages(angle):
+    img, boxes = text_image()
+    im, polys = turn_page(img, boxes, angle)
+    found, skew, conf = detect_orientation(im, [(p, 1.0) for p in polys])
+    assert found == angle
+    assert abs(skew) < 0.5 and conf > 0.3
+    # boxes alone tell the axis, not the sense
+    base, _, _ = detect_orientation(None, [(p, 1.0) for p in polys])
+    assert base == angle % 180
+
+
+def test_skew_is_measured():
+    img, boxes = text_image()
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -3.0, 1.0)  # lines down to the right
+    im = cv2.warpAffine(img, m, (w, h), borderValue=(255, 255, 255))
+    polys = [np.hstack([b, np.ones((4, 1))]) @ m.T for b in boxes]
+    angle, skew, _ = detect_orientation(im, [(order_clockwise(p), 1.0) for p in polys])
+    assert angle == 0 and skew == pytest.approx(3.0, abs=0.2)
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_frames_round_trip_and_match_the_image(angle):
+    img = np.zeros((30, 50), np.uint8)
+    img[4, 7] = 255  # pixel (x=7, y=4)
+    up = upright_image(img, (360 - angle) % 360)  # any turn; then map the point with it
+    a = (360 - angle) % 360
+    assert up.shape[::-1] == upright_size(50, 30, a)
+    centre = np.array([[7.5, 4.5]])
+    p = to_upright_frame(centre, a, 50, 30)
+    y, x = np.argwhere(up == 255)[0]
+    assert np.allclose(p, [[x + 0.5, y + 0.5]])
+    assert np.allclose(to_input_frame(p, a, 50, 30), centre)
+    with pytest.raises(ValueError):
+        upright_image(img, 45)
+
+
+def test_analyze_with_image_finds_an_upside_down_page():
+    img, boxes = text_image(1)
+    im, polys = turn_page(img, boxes, 180)
+    layout = analyze([(order_clockwise(p), 0.8) for p in polys], im)
+    assert layout.orientation == 180
+    assert all(abs(w.direction - 180) < 2 for w in layout.words)
+    # reading order still runs from the (upright) top-left word
+    assert layout.words[0].index == 0
