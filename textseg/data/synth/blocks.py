@@ -298,8 +298,12 @@ def key_values(cv, fr, ps, n=None):
             label[-1] += ":"
         kind = str(rng.choice(["date", "amount", "id", "phone", "email", "url", "name", "text"]))
         value = _cell_text(ps, rng, kind)
-        cv.draw_words(fr.x0, fr.y + asc, label, sb)
-        cv.draw_words(fr.x0 + col, fr.y + asc, value, s)
+        end = cv.draw_words(fr.x0, fr.y + asc, label, sb)
+        x = max(fr.x0 + col, end + 2 * cv.space(s))
+        while value and x + cv.measure(" ".join(value), s) > fr.x1:
+            value = value[:-1]
+        if value:
+            cv.draw_words(x, fr.y + asc, value, s)
         fr.y += s.size * ps.leading
 
 

@@ -52,40 +52,35 @@ def speckle(g, rng, density):
 def streaks(g, rng):
     """Toner streaks: thin dark vertical (or horizontal) lines and light bands."""
     h, w = g.shape
-    f = np.ones((h, w), np.float32)
     vertical = rng.random() < 0.75
-    n = int(rng.integers(1, 6))
-    L = w if vertical else h
-    for _ in range(n):
+    L, M = (w, h) if vertical else (h, w)
+    for _ in range(int(rng.integers(1, 6))):
         c = int(rng.integers(0, L))
         wid = int(rng.integers(1, 4)) if rng.random() < 0.7 else int(rng.integers(8, 40))
         dark = wid < 8 or rng.random() < 0.3
         k = float(rng.uniform(0.25, 0.8)) if dark else float(rng.uniform(1.05, 1.3))
-        a, b = int(rng.uniform(0, 0.5) * (h if vertical else w)), int(rng.uniform(0.5, 1.0) * (h if vertical else w))
-        if vertical:
-            f[a:b, c:c + wid] *= k
-        else:
-            f[c:c + wid, a:b] *= k
-    return np.clip(g.astype(np.float32) * f, 0, 255).astype(np.uint8)
+        a, b = int(rng.uniform(0, 0.5) * M), int(rng.uniform(0.5, 1.0) * M)
+        sl = (slice(a, b), slice(c, c + wid)) if vertical else (slice(c, c + wid), slice(a, b))
+        g[sl] = np.clip(g[sl] * k, 0, 255).astype(np.uint8)
+    return g
 
 
 def _edges(g, rng):
     """Dark copier edges along one or two sides."""
     h, w = g.shape
-    f = np.ones((h, w), np.float32)
     for side in rng.choice(4, int(rng.integers(1, 3)), replace=False):
-        d = int(rng.uniform(0.005, 0.04) * (w if side < 2 else h))
+        d = max(1, int(rng.uniform(0.005, 0.04) * (w if side < 2 else h)))
         k = float(rng.uniform(0.1, 0.6))
-        ramp = np.linspace(k, 1.0, max(d, 1), dtype=np.float32)
+        ramp = np.linspace(k, 1.0, d, dtype=np.float32)
         if side == 0:
-            f[:, :d] *= ramp[None, :]
+            g[:, :d] = (g[:, :d] * ramp[None, :]).astype(np.uint8)
         elif side == 1:
-            f[:, w - d:] *= ramp[::-1][None, :]
+            g[:, w - d:] = (g[:, w - d:] * ramp[::-1][None, :]).astype(np.uint8)
         elif side == 2:
-            f[:d, :] *= ramp[:, None]
+            g[:d, :] = (g[:d, :] * ramp[:, None]).astype(np.uint8)
         else:
-            f[h - d:, :] *= ramp[::-1][:, None]
-    return (g.astype(np.float32) * f).astype(np.uint8)
+            g[h - d:, :] = (g[h - d:, :] * ramp[::-1][:, None]).astype(np.uint8)
+    return g
 
 
 def photocopy(g, rng, cfg):
@@ -96,7 +91,8 @@ def photocopy(g, rng, cfg):
     paper = float(np.percentile(sub, 75))
     hi = min(paper * float(rng.uniform(0.8, 0.97)), 250.0)
     lo = min(float(np.percentile(sub, 1)) + float(rng.uniform(0, 40)), hi - 60)
-    g = np.clip((g.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    g = cv2.LUT(g, lut)
     if rng.random() < 0.5:
         g = _edges(g, rng)
     if rng.random() < cfg["p_streaks"]:
@@ -106,25 +102,28 @@ def photocopy(g, rng, cfg):
     mode = "grey"
     if r < cfg["p_dither"]:
         n = int(rng.choice([4, 8]))
-        t = np.tile(_bayer(n), (g.shape[0] // n + 1, g.shape[1] // n + 1))[:g.shape[0], :g.shape[1]]
-        g = np.where(g > t * 255, 255, 0).astype(np.uint8)
+        t = np.tile((_bayer(n) * 255).astype(np.uint8), (g.shape[0] // n + 1, g.shape[1] // n + 1))
+        g = (g > t[:g.shape[0], :g.shape[1]]).astype(np.uint8) * np.uint8(255)
         mode = "dither"
     elif r < cfg["p_dither"] + cfg["p_halftone"]:
-        period = float(rng.uniform(3.0, 5.5))
-        yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]].astype(np.float32)
-        a = np.deg2rad(float(rng.choice([45.0, 0.0, 15.0])))
-        u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
-        screen = (np.cos(2 * np.pi * u / period) * np.cos(2 * np.pi * v / period) + 1) * 127.5
-        g = np.where(g > screen, 255, 0).astype(np.uint8)
+        k = 2 * np.pi / float(rng.uniform(3.0, 5.5))
+        y = np.arange(g.shape[0], dtype=np.float32)[:, None]
+        x = np.arange(g.shape[1], dtype=np.float32)[None, :]
+        if rng.random() < 0.6:  # a 45-degree screen: cos(ku) cos(kv) = (cos(k'y) + cos(k'x)) / 2
+            screen = (np.cos(np.sqrt(2) * k * y) + np.cos(np.sqrt(2) * k * x)) * 63.75 + 127.5
+        else:
+            screen = np.cos(k * y) * np.cos(k * x) * 127.5 + 127.5
+        g = (g > screen.astype(np.uint8)).astype(np.uint8) * np.uint8(255)
         mode = "halftone"
     elif r < 0.75:
-        g = np.where(g > rng.uniform(100, 180), 255, 0).astype(np.uint8)
+        g = cv2.threshold(g, float(rng.uniform(100, 180)), 255, cv2.THRESH_BINARY)[1]
         mode = "threshold"
     meta["copy"] = mode
     if mode != "grey" and rng.random() < 0.35:  # fax: half vertical resolution
         h, w = g.shape
         s = cv2.resize(g, (w, max(1, h // 2)), interpolation=cv2.INTER_AREA)
-        g = cv2.resize(np.where(s > 127, 255, 0).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        s = cv2.threshold(s, 127, 255, cv2.THRESH_BINARY)[1]
+        g = cv2.resize(s, (w, h), interpolation=cv2.INTER_NEAREST)
         meta["fax_lines"] = True
     if rng.random() < cfg["p_speckle"]:
         dens = float(np.exp(rng.uniform(np.log(2e-5), np.log(4e-4))))
