@@ -10,10 +10,10 @@ from ..fileio import atomic_open
 
 
 def bbox(poly):
-    """Integer (x0, y0, x1, y1) holding the polygon (floor / ceil)."""
-    p = np.asarray(poly, np.float64).reshape(-1, 2)
-    return (int(np.floor(p[:, 0].min())), int(np.floor(p[:, 1].min())),
-            int(np.ceil(p[:, 0].max())), int(np.ceil(p[:, 1].max())))
+    """Integer (x0, y0, x1, y1): the bounds of the polygon's rounded points (so that the
+    box and the written points agree)."""
+    p = np.rint(np.asarray(poly, np.float64).reshape(-1, 2))
+    return (int(p[:, 0].min()), int(p[:, 1].min()), int(p[:, 0].max()), int(p[:, 1].max()))
 
 
 def int_points(poly, clip_min=0):

@@ -3,9 +3,9 @@
 ``Layout/Page/PrintSpace`` > ``TextBlock`` > ``TextLine`` > ``String``, in reading order
 (element order), with the block order also given explicitly in ``ReadingOrder``. Every
 element has its bounding box (``HPOS``, ``VPOS``, ``WIDTH``, ``HEIGHT``, pixels) and its
-rotated polygon (``Shape/Polygon``); lines carry ``BASELINE`` (two points), blocks and
-lines not reading left to right a ``ROTATION`` (counter-clockwise degrees), the page its
-orientation and skew the same way. Word scores go to ``WC`` (0-1). Text is empty until it
+rotated polygon (``Shape/Polygon``); lines carry ``BASELINE`` (two points), blocks not
+reading left to right a ``ROTATION`` (counter-clockwise degrees; ALTO has none on lines:
+a line's direction is its block's), the page its orientation and skew the same way. Word scores go to ``WC`` (0-1). Text is empty until it
 is recognised: ``String/@CONTENT=""``. The file validates against the official schema.
 """
 
@@ -88,8 +88,6 @@ def to_alto_tree(layout, image_name=None):
             la = _box_attrs(line.polygon, {"ID": f"line_{line.order + 1}"})
             if line.baseline is not None:
                 la["BASELINE"] = points_attr(line.baseline)
-            if _rotation(line.direction):
-                la["ROTATION"] = _rotation(line.direction)
             tl = ET.SubElement(tb, _q("TextLine"), la)
             _shape(tl, line.polygon)
             for w in line.words:
@@ -135,7 +133,7 @@ def read_alto(path):
         block = Block(_poly(tb), direction=_direction(tb))
         for tl in tb.iter(_q("TextLine")):
             bl = tl.get("BASELINE")
-            line = Line(_poly(tl), direction=_direction(tl),
+            line = Line(_poly(tl), direction=block.direction,
                         baseline=parse_points(bl) if bl else None)
             for s in tl.iter(_q("String")):
                 wc = s.get("WC")

@@ -76,7 +76,8 @@ def to_hocr_tree(layout, image_name=None):
     for block in layout.blocks:
         nb += 1
         carea = ET.SubElement(page, f"{{{XHTML}}}div", {
-            "class": "ocr_carea", "id": f"block_1_{nb}", "title": _bbox_prop(block.polygon)})
+            "class": "ocr_carea", "id": f"block_1_{nb}",
+            "title": _bbox_prop(block.polygon) + "; " + _poly_prop(block.polygon)})
         par = ET.SubElement(carea, f"{{{XHTML}}}p", {
             "class": "ocr_par", "id": f"par_1_{nb}", "lang": "eng",
             "title": _bbox_prop(block.polygon)})
