@@ -52,17 +52,20 @@ def _jitter(m, rng, strength, size):
 
 
 def dots(m, size, rng=None):
-    """A glyph mask redrawn as a grid of round dots (dot-matrix print)."""
-    cell = max(2.0, min(size / 9.0, 3.0 + size / 30.0))
+    """A glyph mask redrawn as a grid of round dots (dot-matrix print): about 9 dots per
+    em, drawn 4x larger and scaled down so small print stays legible."""
+    cell = max(1.2, min(size / 9.0, 3.0 + size / 30.0))
     h, w = m.shape
     gh, gw = max(1, int(round(h / cell))), max(1, int(round(w / cell)))
     grid = cv2.resize(m, (gw, gh), interpolation=cv2.INTER_AREA)
-    out = np.zeros((int(gh * cell) + 2, int(gw * cell) + 2), np.uint8)
-    r = max(1, int(round(cell * 0.42)))
-    ys, xs = np.nonzero(grid > 70)
+    up = 4
+    c = cell * up
+    out = np.zeros((int(round(h * up)), int(round(w * up))), np.uint8)
+    r = max(1, int(round(c * 0.5)))
+    ys, xs = np.nonzero(grid > 60)
     for y, x in zip(ys, xs):
-        cv2.circle(out, (int(x * cell + cell / 2), int(y * cell + cell / 2)), r, 255, -1, cv2.LINE_AA)
-    return cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA) if out.shape != (h, w) else out
+        cv2.circle(out, (int(x * c + c / 2), int(y * c + c / 2)), r, 255, -1, cv2.LINE_8)
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def glyph_mask(text, style, rng):
