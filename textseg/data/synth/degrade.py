@@ -57,7 +57,7 @@ def streaks(g, rng):
     for _ in range(int(rng.integers(1, 6))):
         c = int(rng.integers(0, L))
         wid = int(rng.integers(1, 4)) if rng.random() < 0.7 else int(rng.integers(8, 40))
-        dark = wid < 8 or rng.random() < 0.3
+        dark = wid < 8  # wide streaks are missing toner (light)
         k = float(rng.uniform(0.25, 0.8)) if dark else float(rng.uniform(1.05, 1.3))
         a, b = int(rng.uniform(0, 0.5) * M), int(rng.uniform(0.5, 1.0) * M)
         sl = (slice(a, b), slice(c, c + wid)) if vertical else (slice(c, c + wid), slice(a, b))
