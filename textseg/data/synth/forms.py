@@ -70,6 +70,8 @@ def _box_row(cv, fr, ps, rng, cap, entry, p_hand, t):
     if not fr.room(h):
         return False
     y0 = fr.y
+    if rng.random() < 0.12:  # a grey-shaded row (dithered or screened on copies)
+        gfx.shaded_band(cv, (xs[0], y0, xs[-1], y0 + h), rng, float(rng.uniform(170, 235)))
     cv.rect(xs[0], y0, xs[-1], y0 + h, t)
     for x in xs[1:-1]:
         cv.line((x, y0), (x, y0 + h), t)
@@ -139,6 +141,8 @@ def _table(cv, fr, ps, rng, entry, t, inverse):
             cv.draw_text(xs[j] + cv.px(2), y0 + (hh - a - d) / 2 + a, words, cap, "center",
                          xs[j + 1] - xs[j] - cv.px(4))
     y = y0 + hh
+    if not inverse and rng.random() < 0.3:  # a grey header row
+        gfx.shaded_band(cv, (xs[0], y0, xs[-1], y), rng, float(rng.uniform(160, 230)))
     kinds = [str(rng.choice(["text", "amount", "date", "int", "id"])) for _ in range(ncol)]
     for _ in range(nrow):
         if not fr.room(y - fr.y + rh):
