@@ -3,7 +3,7 @@ inside functions included).
 
     tools > benchmarks > export, training, validation, recognize, ocrmypdf > detector,
     output, formats, evaluation > config, model, data, checkpoint > methods, layout >
-    backbones, trunks, geometry, fileio, errors, types, progress, progress
+    backbones, trunks, geometry, fileio, errors, types, progress
 
 Imports within one layer are allowed. The package root (``textseg/__init__.py``) is a
 lazy facade (``textseg.Detector``, ``__version__``) and is left out. A new top-level

@@ -585,16 +585,16 @@ def _in_main_thread():
 
 
 def _progress(total, start):
-    from tqdm import tqdm
+    from .progress import progress_bar  # tqdm, or plain lines without it
 
-    return tqdm(total=total, initial=start, desc="train", unit="step", dynamic_ncols=True,
-                file=sys.stderr)
+    return progress_bar(total=total, initial=start, desc="train", unit="step",
+                        dynamic_ncols=True, file=sys.stderr)
 
 
 def tqdm_write(msg):
-    from tqdm import tqdm
+    from .progress import write
 
-    tqdm.write(msg, file=sys.stderr)
+    write(msg, file=sys.stderr)
 
 
 def train(cfg, work_dir, data_dirs=(), val_dir=None, resume=False, device=None, progress=True,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Round-trip check of a method's targets and decoder: GT -> training maps -> polygons.
 
-    python tools/check_targets.py --config CFG --data DIR [--out DIR] [--n K]
+    python tools/check_targets.py --config CFG --data DIR [--out DIR [--overwrite]] [--n K]
         [--level word|line] [--max-side N] [--set KEY=VALUE ...]
 
 For each image of DIR with ground truth: scale the GT to the network input size the
@@ -35,6 +35,7 @@ def parse_args(argv):
     ap.add_argument("--config", required=True, help="model config (YAML)")
     ap.add_argument("--data", required=True, help="folder of images with ICDAR ground truth")
     ap.add_argument("--out", help="folder for pictures of the maps and overlays")
+    ap.add_argument("--overwrite", action="store_true", help="replace existing pictures in --out")
     ap.add_argument("--n", type=int, default=0, help="only the first K images (0: all)")
     ap.add_argument("--level", choices=["word", "line"], default="word")
     ap.add_argument("--max-side", type=int, default=None,
@@ -95,7 +96,22 @@ def _save_png(path, bgr):
     ok, buf = cv2.imencode(".png", bgr)
     if not ok:
         raise OSError(f"{path}: could not encode the picture")
-    atomic_write(path, buf.tobytes())
+    try:
+        atomic_write(path, buf.tobytes())
+    except OSError as e:  # a full disk: the error names the picture, not a temporary file
+        raise OSError(e.errno, e.strerror or str(e), path) from None
+
+
+def existing_pictures(args):
+    """The pictures of --out that this run would replace."""
+    from textseg.data.icdar import find_pairs
+    from textseg.validation import image_key
+
+    pairs = [img for img, gt in find_pairs(args.data, level=args.level) if gt]
+    if args.n:
+        pairs = pairs[:args.n]
+    names = [f"{image_key(img)}_{kind}.png" for img in pairs for kind in ("maps", "overlay")]
+    return [os.path.join(args.out, n) for n in names if os.path.exists(os.path.join(args.out, n))]
 
 
 def run(args):
@@ -105,6 +121,11 @@ def run(args):
 
     cfg = load_config(args.config, args.set)
     if args.out:
+        if not args.overwrite and os.path.isdir(args.data):
+            found = existing_pictures(args)
+            if found:
+                more = f"; {len(found)} pictures would be replaced" if len(found) > 1 else ""
+                _common.fail(f"{found[0]}: exists (use --overwrite to replace it{more})")
         os.makedirs(args.out, exist_ok=True)
 
     def report(trip):
@@ -128,7 +149,11 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         run(args)
+    except KeyboardInterrupt:  # finished pictures stay, no half-written one is left
+        _common.fail("interrupted", 130)
     except Exception as e:  # noqa: BLE001 - user errors in one line
+        if isinstance(e, OSError) and not _common.is_user_error(e):  # a full disk, ...
+            _common.fail(f"{e.filename or args.out}: {e.strerror or e}")
         if not _common.is_user_error(e):
             raise
         _common.fail(_common.message(e))

@@ -4,7 +4,7 @@
     python tools/eval.py --gt DIR --pred DIR [--level word|line] [--json]
         [--per-image [K]] [--strict] [--lenient]
     python tools/eval.py --checkpoint C.pt|--model M.onnx [--config CFG] --data DIR
-        [--level word|line] [--save-pred DIR] [--max-side N] [--json]
+        [--level word|line] [--save-pred DIR [--overwrite]] [--max-side N] [--json]
 
 --gt: any data folder textseg understands (images/ + words/ or lines/, the official
 ch4_* folders, ...) or a plain folder of gt_*.txt. --pred: a folder of res_<key>.txt
@@ -32,6 +32,8 @@ def build_parser():
                        help="YAML whose infer section (resize, decode) replaces the model's")
     model.add_argument("--data", metavar="DIR", help="ICDAR-format folder with images and GT")
     model.add_argument("--save-pred", metavar="DIR", help="also write res_*.txt files there")
+    model.add_argument("--overwrite", action="store_true",
+                       help="replace res_*.txt files that already are in --save-pred")
     model.add_argument("--max-side", type=int, help="cap the long side of the network input")
     model.add_argument("--device", default="cpu")
     model.add_argument("--limit", type=int, help="only the first N images")
@@ -87,11 +89,33 @@ def run_folders(args):
                             lenient=args.lenient)
 
 
+def check_save_pred(args):
+    """Refuse, before anything runs, a --save-pred folder holding res_*.txt files this run
+    would replace (detect's, another model's): the rule of tools/detect.py."""
+    import os
+
+    from textseg.data.icdar import find_pairs
+    from textseg.validation import image_key
+
+    if not os.path.isdir(args.save_pred) or not os.path.isdir(args.data):
+        return
+    images = [img for img, gt in find_pairs(args.data, level=args.level) if gt]
+    if args.limit:
+        images = images[:args.limit]
+    found = [p for p in (os.path.join(args.save_pred, f"res_{image_key(img)}.txt")
+                         for img in images) if os.path.exists(p)]
+    if found:
+        more = f"; {len(found)} result files would be replaced" if len(found) > 1 else ""
+        _common.fail(f"{found[0]}: exists (use --overwrite to replace it{more})")
+
+
 def run_model(args):
     """Model mode: detect on every image of --data and evaluate; returns the result dict."""
     from textseg.detector import Detector
     from textseg.validation import evaluate_folder
 
+    if args.save_pred and not args.overwrite:
+        check_save_pred(args)
     det = Detector.load(args.model, config=args.config, max_side=args.max_side,
                         device=args.device)
     res = evaluate_folder(det, args.data, level=args.level, max_images=args.limit,
@@ -134,6 +158,10 @@ def main(argv=None):
         if not (_common.is_user_error(e) or isinstance(e, OSError)
                 or (args.model and isinstance(e, ValueError))):
             raise
+        if isinstance(e, OSError) and not e.filename and e.strerror:  # a full disk, ...
+            where = args.save_pred if args.save_pred else (args.pred or args.data)
+            _common.fail(f"{where}: {e.strerror}"
+                         f"{' (writing res_*.txt)' if args.save_pred else ''}")
         _common.fail(_common.message(e))
     except KeyboardInterrupt:
         _common.fail("interrupted", 130)

@@ -13,6 +13,7 @@ tools/install_fonts.sh installs them).
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -53,6 +54,7 @@ def main(argv=None):
                 _common.fail(f"{args.out}: folder is not empty; pass --overwrite to replace it")
             for sub in ("images", "words", "lines"):
                 shutil.rmtree(os.path.join(args.out, sub), ignore_errors=True)
+        _stop_quietly_on_signals()
         t0 = time.perf_counter()
         n_words = write_dataset(args.out, args.n, seed=args.seed, level=args.level,
                                 dpi_range=tuple(args.dpi_range), workers=args.workers,
@@ -61,11 +63,33 @@ def main(argv=None):
         print(f"wrote {args.n} pages ({n_words} words) to {args.out} in {dt:.1f} s: "
               f"{args.n / dt:.2f} pages/s with {args.workers} worker(s), "
               f"{dt * args.workers / args.n:.2f} s/page per worker")
+    except KeyboardInterrupt:  # the pages written so far are complete files
+        _common.fail("interrupted", 130)
     except Exception as e:  # noqa: BLE001 - user errors in one line
+        if isinstance(e, OSError) and not _common.is_user_error(e):  # a full disk, ...
+            name = e.filename
+            if not name or os.path.basename(str(name)).startswith("."):  # a temporary file
+                name = args.out
+            _common.fail(f"{name}: {e.strerror or e}")
         if not (_common.is_user_error(e) or isinstance(e, ValueError)):
             raise
         _common.fail(_common.message(e))
     return 0
+
+
+def _stop_quietly_on_signals():
+    """Ctrl-C or SIGTERM: this process raises KeyboardInterrupt (one ``error:`` line); a
+    forked worker, which inherits the handler, exits quietly with SystemExit, which still
+    removes the temporary file of the page it was writing (no traceback per worker)."""
+    main_pid = os.getpid()
+
+    def on_signal(_signum, _frame):
+        if os.getpid() != main_pid:
+            raise SystemExit(1)
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
 
 
 if __name__ == "__main__":

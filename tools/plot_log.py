@@ -34,6 +34,9 @@ def main(argv=None):
     log = os.path.join(args.work_dir, "log.jsonl")
     if not os.path.isfile(log):
         _common.fail(f"{log}: no training log found")
+    folder = os.path.dirname(os.path.abspath(args.out)) if args.out else None
+    if folder and not os.path.isdir(folder):
+        _common.fail(f"{args.out}: folder {folder} does not exist")
     entries = read_log(log)
     train = [e for e in entries if "loss" in e]
     val = [e for e in entries if "val" in e]
@@ -70,8 +73,13 @@ def main(argv=None):
     fig.suptitle(os.path.basename(os.path.abspath(args.work_dir)))
     fig.tight_layout()
     out = args.out or os.path.join(args.work_dir, "curves.png")
-    with atomic_open(out, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
+    try:
+        with atomic_open(out, "wb") as f:
+            fig.savefig(f, format="png", dpi=100)
+    except KeyboardInterrupt:
+        _common.fail("interrupted", 130)
+    except OSError as e:  # name the PNG, never the temporary file next to it
+        _common.fail(f"{out}: {e.strerror or e}")
     print(out)
     return 0
 

@@ -2,6 +2,7 @@
 """Draw ground truth on images to check a data set by eye.
 
     python tools/show_data.py --data DIR --out DIR [--n 8] [--level word|line] [--format png|jpg]
+        [--overwrite]
 
 DIR is any layout textseg.data.icdar.find_pairs understands (images/ + words/ or lines/,
 the official ICDAR folders, ...). Care polygons are drawn in green, don't-care (###) in red.
@@ -22,6 +23,7 @@ def parse_args(argv):
     ap.add_argument("--level", choices=["word", "line"], default="word")
     ap.add_argument("--format", choices=["png", "jpg"], default="jpg")
     ap.add_argument("--thickness", type=int, default=1, help="line width in px")
+    ap.add_argument("--overwrite", action="store_true", help="replace existing pictures")
     return ap.parse_args(argv)
 
 
@@ -53,18 +55,35 @@ def main(argv=None):
             _common.fail(f"{args.data}: no image with {args.level} ground truth found")
         if args.n > 0:
             pairs = pairs[:args.n]
+
+        def target(img_path):
+            name = os.path.splitext(os.path.basename(img_path))[0] + f"_{args.level}.{args.format}"
+            return os.path.join(args.out, name)
+
+        if not args.overwrite:  # every output is checked before anything is written
+            for img_path, _ in pairs:
+                if os.path.exists(target(img_path)):
+                    _common.fail(f"{target(img_path)}: exists (use --overwrite to replace it)")
         os.makedirs(args.out, exist_ok=True)
         for img_path, gt_path in pairs:
             image = load_image(img_path)
             anns = read_gt(gt_path, lenient=True)
             over = draw(image, anns, args.thickness)
-            name = os.path.splitext(os.path.basename(img_path))[0] + f"_{args.level}.{args.format}"
+            path = target(img_path)
+            name = os.path.basename(path)
             ok, buf = cv2.imencode("." + args.format, over[..., ::-1])
-            with atomic_open(os.path.join(args.out, name), "wb") as f:
-                f.write(buf.tobytes())
+            try:
+                with atomic_open(path, "wb") as f:
+                    f.write(buf.tobytes())
+            except OSError as e:  # a full disk: name the file, not a temporary one
+                _common.fail(f"{path}: {e.strerror or e}")
             care = sum(not a.ignore for a in anns)
             print(f"{name}: {care} care, {len(anns) - care} don't care")
+    except KeyboardInterrupt:  # finished pictures stay, no half-written one is left
+        _common.fail("interrupted", 130)
     except Exception as e:  # noqa: BLE001 - user errors in one line
+        if isinstance(e, OSError) and not _common.is_user_error(e):
+            _common.fail(f"{e.filename or args.out}: {e.strerror or e}")
         if not _common.is_user_error(e):
             raise
         _common.fail(_common.message(e))
