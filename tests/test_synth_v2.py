@@ -224,3 +224,19 @@ def test_write_dataset_writes_a_manifest(tmp_path):
     m = json.loads((tmp_path / "manifest.json").read_text())
     assert m["n"] == 1 and m["seed"] == 2 and m["fonts"]["families"] > 0
     assert m["config"]["dpi_range"] == [50, 60]
+
+
+def test_lines_are_segments_split_at_wide_gaps():
+    from textseg.data.synth.render import Word
+
+    cfg = synth.merge_config(None)
+    words = [Word((10, 10, 50, 30), "Total", 1, 20.0, 28.0, space=6.0),
+             Word((56, 10, 90, 30), "due:", 1, 20.0, 28.0, space=6.0),       # normal space
+             Word((150, 10, 190, 30), "12.50", 1, 20.0, 28.0, space=6.0),    # a column gap
+             Word((300, 10, 310, 60), "ID", 2, 10.0, 300.0, vertical=True),  # vertical run
+             Word((300, 70, 310, 120), "123", 2, 10.0, 300.0, vertical=True)]
+    _, lines = synth.build_gt(words, np.eye(3), (200, 400, 3), cfg)
+    assert sorted(ln.text for ln in lines) == ["ID 123", "Total due:", "12.50"] or \
+        sorted(ln.text for ln in lines) == sorted(["ID 123", "Total due:", "12.50"])
+    tall = [ln for ln in lines if ln.text == "ID 123"][0]
+    assert np.ptp(tall.polygon[:, 1]) > 3 * np.ptp(tall.polygon[:, 0])

@@ -149,7 +149,7 @@ def paragraph(cv, fr, ps, words, style=None, justify=None, indent=None, hanging=
         gaps = None
         if justify and i < len(lines) - 1 and len(line) > 1 and natural < avail:
             extra = (avail - natural) / (len(line) - 1)
-            if extra < 3 * style.size:
+            if extra < 0.8 * style.size:  # wider gaps would read as separate segments
                 gaps = [sp + extra] * (len(line) - 1)
         elif align in ("center", "right"):
             x += (avail - natural) / (2 if align == "center" else 1)

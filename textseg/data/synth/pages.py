@@ -11,8 +11,10 @@ and scanner effects (:mod:`.scan`), and labelled the ICDAR 2015 way:
 * a word is a whitespace-separated token; its box hugs the token's ink (computed from the
   rasterised glyphs) with ``pad`` pixels around it, and its 4 corners go through the same
   homography as the image, clockwise from the top-left;
-* a line is a quad around a row of words (runs on one baseline closer than ``line_gap``
-  em are one line);
+* a line is a text segment: a quad around a row of words with normal spacing (a run of
+  text drawn as a unit, split where a gap is wider than ``line_gap`` em and twice its
+  word space; runs on one baseline closer than ``line_gap`` em are merged), so a receipt
+  column or a table cell gap ends a line; a vertical run is a line of its own;
 * ``###`` (ignore) marks words under ``min_height`` px tall in the final image, tokens with
   no letter or digit (bullets, dashes, lone punctuation) and words cut by the image edge;
   a line is ``###`` when all its words are, when it is cut or too small.
@@ -133,11 +135,23 @@ def _runs_to_lines(words, gap_em):
     for i, w in enumerate(words):
         runs.setdefault(w.run, []).append(i)
     items, vertical = [], []
+    segments = []
     for idx in runs.values():
         if words[idx[0]].vertical:  # a rotated run is a line of its own
             vertical.append(sorted(idx, key=lambda i: words[i].box[1]))
             continue
         idx.sort(key=lambda i: words[i].box[0])
+        # a gap much wider than the run's own spacing (aligned code, spread cells) ends a segment
+        cur = [idx[0]]
+        for i in idx[1:]:
+            prev = words[cur[-1]]
+            wide = max(gap_em * max(prev.size, words[i].size), 2.0 * max(prev.space, words[i].space))
+            if words[i].box[0] - prev.box[2] > wide:
+                segments.append(cur)
+                cur = []
+            cur.append(i)
+        segments.append(cur)
+    for idx in segments:
         b = np.array([words[i].box for i in idx])
         items.append([idx, words[idx[0]].baseline, b[:, 0].min(), b[:, 2].max(),
                       max(words[i].size for i in idx)])

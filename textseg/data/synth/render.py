@@ -38,6 +38,7 @@ class Word:
     vertical: bool = False  # rotated 90 degrees (reads bottom to top): a line of its own run
     layer: str = "ink"      # the layer it is printed in (knock = light on dark)
     effect: str = ""        # "", "hand" or "dots" (see TextStyle)
+    space: float = 0.0      # the run's word space (px): a gap far wider ends a text segment
 
 
 @dataclass
@@ -155,7 +156,7 @@ class Canvas:
             box = self._paste(m, int(round(x + dx)), int(round(baseline)) + dy, style.layer, style.alpha)
             if box is not None and record:
                 self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
-                                       style.layer, style.effect))
+                                       style.layer, style.effect, self.space(style)))
             return box
         font = style.font()
         core, (ox, oy) = font.getmask2(text, mode="L", anchor="ls")
@@ -172,7 +173,7 @@ class Canvas:
         box = self._paste(m, x0, y0, style.layer, style.alpha)
         if box is not None and record:
             self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
-                                   style.layer, style.effect))
+                                   style.layer, style.effect, self.space(style)))
         return box
 
     def _paste(self, m, x0, y0, layer, alpha):
