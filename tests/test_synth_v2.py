@@ -240,3 +240,15 @@ def test_lines_are_segments_split_at_wide_gaps():
         sorted(ln.text for ln in lines) == sorted(["ID 123", "Total due:", "12.50"])
     tall = [ln for ln in lines if ln.text == "ID 123"][0]
     assert np.ptp(tall.polygon[:, 1]) > 3 * np.ptp(tall.polygon[:, 0])
+
+
+def test_text_stamps_are_labelled():
+    rng = np.random.default_rng(2)
+    cv = Canvas(600, 400, 150)
+    from textseg.data.synth.blocks import page_style
+    from textseg.data.synth.text import get_corpus
+
+    ps = page_style(cv, rng, get_corpus())
+    assert extras.text_stamp(cv, ps, rng, 50, 50)
+    assert cv.words and any(w.text in extras._STAMP_WORDS for w in cv.words)
+    assert all(w.layer == "accent" for w in cv.words)

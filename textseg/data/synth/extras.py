@@ -7,7 +7,9 @@
 * :func:`display_text`: display type 30-200 px tall (titles, totals, big numbers);
 * :func:`narrow_line`: bold sans with narrow word spaces (each word still its own box);
 * :func:`tick`, :func:`cross`: hand-drawn check marks (ink, never labelled);
-* :func:`checkbox_row`: boxes with labels, some ticked or crossed.
+* :func:`checkbox_row`: boxes with labels, some ticked or crossed;
+* :func:`text_stamp`: an office stamp with words (RECEIVED, a date) in a coloured frame;
+  its words are text and labelled, its frame is not.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from . import graphics as gfx
 from .fonts import families
 
 __all__ = ["inverse_bar", "vertical_id", "display_text", "narrow_line", "tick", "cross",
-           "checkbox_row", "bold_sans"]
+           "checkbox_row", "bold_sans", "text_stamp"]
+
+_STAMP_WORDS = ["RECEIVED", "PAID", "COPY", "FAXED", "APPROVED", "FILED", "ORIGINAL", "URGENT",
+                "CONFIDENTIAL", "ENTERED", "POSTED", "VOID"]
 
 
 def bold_sans(ps, pt, rng, narrow=False):
@@ -178,3 +183,31 @@ def checkbox_row(cv, fr, ps, rng, style=None, n=None):
             cross(cv, (x, y - sz, x + sz, y), rng, "pen" if rng.random() < 0.6 else "ink")
         x = cv.draw_words(x + sz * 1.6, y, label, s) + sz * 1.5
     fr.y += (asc + desc) * 1.6
+
+
+def text_stamp(cv, ps, rng, x, y):
+    """A rubber stamp with words at (x, y) (top-left): a frame, a word, a date, in the
+    accent colour, a little worn. Drawn only where it fits on the page."""
+    c = ps.corpus
+    lines = [[str(rng.choice(_STAMP_WORDS))]]
+    if rng.random() < 0.8:
+        lines.append(c.token(rng, "date").upper().split())
+    if rng.random() < 0.3:
+        lines.append([w.upper() for w in c.title(rng, 1, 2)])
+    pt = float(rng.uniform(8, 16))
+    st = bold_sans(ps, pt, rng).with_(layer="accent", alpha=int(rng.integers(150, 240)))
+    asc, desc = st.font().getmetrics()
+    widths = [cv.measure(" ".join(ln), st) for ln in lines]
+    pad = st.size * 0.4
+    w, h = max(widths) + 2 * pad, len(lines) * (asc + desc) * 1.15 + 2 * pad
+    if x + w >= cv.w or y + h >= cv.h or x < 0 or y < 0:
+        return False
+    t = max(1.0, st.size * 0.08)
+    cv.rect(x, y, x + w, y + h, t, layer="accent", alpha=st.alpha)
+    if rng.random() < 0.5:
+        cv.rect(x + 2 * t, y + 2 * t, x + w - 2 * t, y + h - 2 * t, 1, layer="accent", alpha=st.alpha)
+    yy = y + pad
+    for ln, lw in zip(lines, widths):
+        cv.draw_text(x + pad, yy + asc, ln, st, "center", w - 2 * pad)
+        yy += (asc + desc) * 1.15
+    return True

@@ -347,6 +347,9 @@ def _extras(cv, rng, ps, cfg, template):
     if template not in ("receipt",) and rng.random() < cfg["p_vertical"]:
         X.vertical_id(cv, ps, rng)
         out["vertical"] = True
+    if template not in ("receipt", "listing", "manpage") and rng.random() < cfg["p_text_stamp"]:
+        x, y = float(rng.uniform(0, cv.w * 0.75)), float(rng.uniform(0, cv.h * 0.9))
+        out["text_stamp"] = X.text_stamp(cv, ps, rng, x, y)
     if rng.random() < cfg["p_hand_note"]:  # a handwritten note or date in free space
         st = hand_style(ps, float(rng.uniform(9, 18)), rng, layer="pen")
         x = float(rng.uniform(0, cv.w * 0.6))

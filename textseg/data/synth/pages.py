@@ -96,6 +96,7 @@ SYNTH_DEFAULTS = {
     "p_vertical": 0.15,        # an ID running up the page edge
     "p_display": 0.2,          # display type 30-200 px tall
     "p_hand_note": 0.1,        # a handwritten note or date somewhere on the page
+    "p_text_stamp": 0.12,      # an office stamp with words (RECEIVED, a date): labelled
 }
 
 
