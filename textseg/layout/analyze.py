@@ -122,7 +122,7 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
             theta = angle + skew + 90.0
             vote = 0.0
             if image is not None:
-                vote, _ = ink_sense(image, quads[group], theta)
+                vote, _, _ = ink_sense(image, quads[group], theta)
             want = ref if (vote > 0 or (vote == 0 and (vertical_default - 90) % 360 == 0)) else -ref
         else:
             want = u_page

@@ -19,14 +19,20 @@ The method, in two steps:
    90 degrees is the skew; the agreement of the words with it is the first confidence.
 2. **Sense (0 vs 180, 90 vs 270), from the ink.** Each of the larger words is sampled
    along the candidate direction into a small patch (an affine warp per word, not per
-   pixel), binarised (Otsu), and its row profile split into the x-height band (the dense
+   pixel), binarised (Otsu), cleared of rules (horizontal runs longer than the text is
+   tall: form fields and underlines sit under words), and its row profile split into the x-height band (the dense
    core) and what lies above and below it. Latin (and Cyrillic, Greek) text has more
    ascenders, capitals and digits above the x-height than descenders below the baseline
    (b d f h k l t, every capital and digit against g j p q y), so upright words have more
    ink above their core than below; an upside-down page has it the other way round. The
    words vote, weighted by their ink; the margin of the vote is the second confidence.
+   Words without an x-height band (capitals, digits: a core over ``max_core`` of their
+   ink height) do not vote: their only marks outside the core are punctuation. Marks
+   that do not reach into the core band (commas, quotes, i-dots, bits of neighbouring
+   lines caught by a loose box) are left out of the profile (connected components).
 
-Without an image only step 1 runs: 0 or 90 comes back, the sense unknown (confidence
+With fewer than ``MIN_VOTERS`` voting words (a page in capitals) the page is taken as
+upright in its axis, with a low confidence. Without an image only step 1 runs: 0 or 90 comes back, the sense unknown (confidence
 halved). numpy and OpenCV only.
 """
 
@@ -38,6 +44,8 @@ __all__ = ["detect_orientation", "text_axis", "ink_sense", "upright_image", "to_
            "to_input_frame", "upright_size"]
 
 PATCH_H = 32  # rows of a word patch
+MIN_VOTERS = 5  # words with an x-height band needed to tell 0 from 180
+_RULE_KERNEL = np.ones((1, int(1.25 * PATCH_H)), np.uint8)
 
 
 def _quads(words):
@@ -80,15 +88,15 @@ def _gray(image):
     return im.astype(np.uint8)
 
 
-def ink_sense(image, quads, theta_deg, max_words=400):
+def ink_sense(image, quads, theta_deg, max_words=300, max_core=0.75):
     """Vote of the words for reading direction ``theta_deg`` against its opposite:
-    ``(vote, weight)``, vote in [-1, 1] (> 0: ``theta_deg`` is right)."""
+    ``(vote, weight, voters)``, vote in [-1, 1] (> 0: ``theta_deg`` is right)."""
     import cv2
 
     gray = _gray(image)
     q = np.asarray(quads, np.float64).reshape(-1, 4, 2)
     if len(q) == 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0
     t = np.radians(theta_deg)
     u = np.array([np.cos(t), np.sin(t)])
     n = np.array([-u[1], u[0]])  # "down" of text reading along u
@@ -102,29 +110,53 @@ def ink_sense(image, quads, theta_deg, max_words=400):
     for k in idx:  # one affine warp per word (not per pixel)
         scale = PATCH_H / height[k]
         pw = int(np.clip(np.ceil(length[k] * scale), 8, 512))
-        # patch pixel (x, y) <- image point origin + x/scale * u + y/scale * n
+        # patch pixel (x, y) <- image point origin + (x + 0.5)/scale u + (y + 0.5)/scale n
+        # (pixel centres on both sides: index i covers [i, i + 1))
         origin = pu[k].min() * u + pn[k].min() * n
-        a = np.array([[u[0], n[0], origin[0]], [u[1], n[1], origin[1]]])
-        a[:, :2] /= scale
+        t = origin + (0.5 / scale) * (u + n) - 0.5
+        a = np.array([[u[0] / scale, n[0] / scale, t[0]], [u[1] / scale, n[1] / scale, t[1]]])
         patch = cv2.warpAffine(gray, a, (pw, PATCH_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)
         _, bw = cv2.threshold(patch, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        ink = bw == 0 if (bw == 0).mean() < 0.5 else bw == 1  # ink is the minority
+        ink = (bw == 0 if (bw == 0).mean() < 0.5 else bw == 1).astype(np.uint8)
+        # rules (form fields, underlines, table borders) are no letters: horizontal runs
+        # longer than the text is tall are removed before the profile
+        rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _RULE_KERNEL)
+        ink = ink & (1 - rules)
+        prof = ink.mean(axis=1)
+        if prof.max() <= 0:
+            continue
+        rows = np.flatnonzero(prof >= 0.5 * prof.max())
+        # keep the marks that reach into the core band (letters, with their ascenders and
+        # descenders); marks wholly outside it (commas, quotes, i-dots, bits of the
+        # neighbouring lines in a loose box) are dropped
+        n_cc, lab, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        y0, hh = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_HEIGHT]
+        keep = (y0 <= rows[-1]) & (y0 + hh - 1 >= rows[0])
+        keep[0] = False  # background
+        ink = keep[lab]
         prof = ink.mean(axis=1)
         if prof.max() <= 0:
             continue
         core = prof >= 0.5 * prof.max()
         rows = np.flatnonzero(core)
         top, bottom = rows[0], rows[-1]
+        inked = np.flatnonzero(prof > 0.02)
+        if len(inked) == 0:
+            continue
+        # a word in capitals or digits has no x-height band (its core is its whole
+        # height); its only marks outside it are punctuation (commas hang below): no vote
+        if bottom - top + 1 > max_core * (inked[-1] - inked[0] + 1):
+            continue
         above, below = prof[:top].sum(), prof[bottom + 1:].sum()
         if above + below <= 0:
             continue
         votes.append((above - below) / (above + below))
         weights.append(above + below)
     if not votes:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0
     w = np.asarray(weights)
-    return float(np.sum(np.asarray(votes) * w) / np.sum(w)), float(np.sum(w))
+    return float(np.sum(np.asarray(votes) * w) / np.sum(w)), float(np.sum(w)), len(votes)
 
 
 def detect_orientation(image, words):
@@ -138,9 +170,11 @@ def detect_orientation(image, words):
     skew = axis - (0 if base == 0 else (90 if axis > 0 else -90))
     if image is None:
         return base, float(skew), 0.5 * conf_axis
-    vote, _ = ink_sense(image, q, base + skew)
+    vote, _, voters = ink_sense(image, q, base + skew)
+    if voters < MIN_VOTERS:  # too little lower-case text to tell: upright, as most scans are
+        return base, float(skew), 0.5 * conf_axis * voters / MIN_VOTERS
     angle = base if vote >= 0 else base + 180
-    conf = conf_axis * min(1.0, abs(vote) / 0.2)
+    conf = conf_axis * min(1.0, abs(vote) / 0.2) * min(1.0, voters / (4 * MIN_VOTERS))
     return int(angle), float(skew), float(conf)
 
 
