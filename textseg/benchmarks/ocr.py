@@ -240,8 +240,17 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="write the full result (per page too) here")
     ap.add_argument("--order", choices=("columns", "rows"), default=ORDER_DEFAULTS["mode"])
     ap.add_argument("--column-gap", type=float, default=ORDER_DEFAULTS["column_gap"])
+    ap.add_argument("--column-lines", type=float, default=ORDER_DEFAULTS["column_lines"])
+    def flag(v):
+        if v.lower() in ("1", "true", "yes", "on"):
+            return True
+        if v.lower() in ("0", "false", "no", "off"):
+            return False
+        raise argparse.ArgumentTypeError(f"expected true or false, not {v!r}")
+
     for k, v in TESSERACT_DEFAULTS.items():
-        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
+        ap.add_argument("--" + k.replace("_", "-"), type=flag if isinstance(v, bool) else type(v),
+                        default=v, help=f"recogniser option (default {v})")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     systems = tuple(s.strip() for s in a.systems.split(",") if s.strip())
@@ -261,7 +270,8 @@ def main(argv=None):
 
     opts = {k: getattr(a, k) for k in TESSERACT_DEFAULTS}
     result = measure(a.data, a.limit, a.lang, detector, systems,
-                     order={"mode": a.order, "column_gap": a.column_gap},
+                     order={"mode": a.order, "column_gap": a.column_gap,
+                            "column_lines": a.column_lines},
                      det_cache=a.det_cache, progress=progress, **opts)
     print(format_summary(result))
     if a.json:

@@ -52,6 +52,9 @@ TESSERACT_DEFAULTS = {
     "max_height": 96,       # px: higher lines are scaled down to this
     "vertical_ratio": 1.5,  # across / along above this: also read turned 90 degrees each way
     "word_boxes": "recognizer",
+    "retry_below": 0.0,     # lines read with a lower confidence are read again in retry_psm
+    "retry_psm": "single_line",
+    "invert": False,        # Tesseract's second reading of doubtful lines as white on black
 }
 
 _SYSTEM_TESSDATA = [
@@ -320,16 +323,19 @@ class TesseractRecognizer(Recognizer):
     name = "tesseract"
 
     def __init__(self, lang="eng", tessdata=None, psm=None, pad=None, min_height=None,
-                 max_height=None, vertical_ratio=None, word_boxes=None, variables=None):
+                 max_height=None, vertical_ratio=None, word_boxes=None, retry_below=None,
+                 retry_psm=None, invert=None, variables=None):
         tesserocr = _import_tesserocr()
         o = dict(TESSERACT_DEFAULTS)
         for k, v in (("psm", psm), ("pad", pad), ("min_height", min_height),
                      ("max_height", max_height), ("vertical_ratio", vertical_ratio),
-                     ("word_boxes", word_boxes)):
+                     ("word_boxes", word_boxes), ("retry_below", retry_below),
+                     ("retry_psm", retry_psm), ("invert", invert)):
             if v is not None:
                 o[k] = v
-        if o["psm"] not in _PSM_NAMES:
-            raise RecognizerError(f"psm must be one of {', '.join(_PSM_NAMES)}, not {o['psm']!r}")
+        for k in ("psm", "retry_psm"):
+            if o[k] not in _PSM_NAMES:
+                raise RecognizerError(f"{k} must be one of {', '.join(_PSM_NAMES)}, not {o[k]!r}")
         if o["word_boxes"] not in ("recognizer", "detector"):
             raise RecognizerError(f"word_boxes must be 'recognizer' or 'detector', not {o['word_boxes']!r}")
         self.options = o
@@ -346,6 +352,7 @@ class TesseractRecognizer(Recognizer):
             raise RecognizerError(f"Tesseract could not load {self.lang} from {self.tessdata} "
                                   f"({e}); {_lang_hint(self.languages)}") from None
         self._api.SetVariable("debug_file", os.devnull)  # no "Empty page!!" on stderr
+        self._api.SetVariable("tessedit_do_invert", "1" if o["invert"] else "0")
         for k, v in (variables or {}).items():
             if not self._api.SetVariable(str(k), str(v)):
                 raise RecognizerError(f"Tesseract has no variable {k!r}")
@@ -385,10 +392,24 @@ class TesseractRecognizer(Recognizer):
                 items.append((i, angle, m, size, band))
         readings = self._read_strips(img, items)
         best = {}
-        for (i, angle, *_), (text_words, conf, baseline) in zip(items, readings):
-            key = (conf if text_words else -1.0)
-            if i not in best or key > best[i][0] + 1e-9:
-                best[i] = (key, angle, text_words, conf, baseline)
+
+        def keep(pairs):
+            for (i, angle, *_), (text_words, conf, baseline) in pairs:
+                key = (conf if text_words else -1.0)
+                if i not in best or key > best[i][0] + 1e-9:
+                    best[i] = (key, angle, text_words, conf, baseline)
+
+        keep(zip(items, readings))
+        if o["retry_below"] > 0 and o["retry_psm"] != o["psm"]:
+            # doubtful lines read once more in the other line mode; the surer reading wins
+            again = [it for it in items if best[it[0]][0] < o["retry_below"]
+                     and best[it[0]][1] == it[1]]
+            if again:
+                self._api.SetPageSegMode(getattr(self._tesserocr.PSM, _PSM_NAMES[o["retry_psm"]]))
+                try:
+                    keep(zip(again, self._read_strips(img, again)))
+                finally:
+                    self._api.SetPageSegMode(getattr(self._tesserocr.PSM, _PSM_NAMES[o["psm"]]))
         det_polys = det_boxes = None
         if o["word_boxes"] == "detector" and words:
             det_polys = [np.asarray(split_detection(w)[0], np.float32).reshape(-1, 2) for w in words]
@@ -497,6 +518,7 @@ class TesseractRecognizer(Recognizer):
         api = self._api
         old = api.GetPageSegMode()
         api.SetPageSegMode(getattr(tess.PSM, psm.upper()))
+        api.SetVariable("tessedit_do_invert", "1")  # Tesseract's own default
         try:
             h, w = img.shape
             api.SetImageBytes(img.tobytes(), w, h, 1, w)
@@ -517,6 +539,7 @@ class TesseractRecognizer(Recognizer):
                                                        np.float32)))
         finally:
             api.SetPageSegMode(old)
+            api.SetVariable("tessedit_do_invert", "1" if self.options["invert"] else "0")
         return text, words
 
 
@@ -526,7 +549,7 @@ _LOCAL = threading.local()
 def thread_recognizer(lang="eng", **options):
     """A :class:`TesseractRecognizer` kept for this thread and these options (building one
     loads the language data: about 0.1 s for eng)."""
-    key = (lang, tuple(sorted(options.items())))
+    key = (lang, repr(sorted(options.items())))
     cache = getattr(_LOCAL, "cache", None)
     if cache is None:
         cache = _LOCAL.cache = {}

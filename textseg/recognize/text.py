@@ -11,9 +11,12 @@ __all__ = ["reading_order", "page_text", "line_records", "word_records", "word_t
            "ORDER_DEFAULTS"]
 
 #: reading-order options: ``mode`` "columns" (XY-cut: column gutters split first, so a
-#: column is read to its end before the next) or "rows" (top to bottom across the page);
-#: ``column_gap``: the narrowest gutter, x the median line height
-ORDER_DEFAULTS = {"mode": "columns", "column_gap": 1.5}
+#: column of text is read to its end before the next) or "rows" (top to bottom across the
+#: page); ``column_gap``: the narrowest gutter, x the median line height;
+#: ``column_lines``: a gutter splits columns only when the lines on both sides are this long
+#: (median, x the median line height: lines of running text); tables and forms, whose cells
+#: are short, are read row by row
+ORDER_DEFAULTS = {"mode": "columns", "column_gap": 1.5, "column_lines": 10.0}
 
 
 def _poly(x):
@@ -62,7 +65,8 @@ def _gaps(lo, hi, min_gap, with_widths=False):
     return (cuts, [float(gap[j]) for j in k]) if with_widths else cuts
 
 
-def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS["column_gap"]):
+def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS["column_gap"],
+                  column_lines=ORDER_DEFAULTS["column_lines"]):
     """Indices of ``lines`` (polygons, ``(polygon, score)`` pairs or recognised
     :class:`~textseg.recognize.Line` objects) in reading order; see :data:`ORDER_DEFAULTS`."""
     polys = [_poly(x) for x in lines]
@@ -71,14 +75,25 @@ def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS[
         return []
     boxes = _deskewed_boxes(polys)
     heights = boxes[:, 3] - boxes[:, 1]
+    length = boxes[:, 2] - boxes[:, 0]
     med_h = float(np.median(heights)) if n else 1.0
     # rows overlap a little on a skewed or warped page: shrink each box across by 20%
     y0 = boxes[:, 1] + 0.2 * heights
     y1 = boxes[:, 3] - 0.2 * heights
 
     def rows(idx):
+        # rows: lines by centre, a line joins the row above while it overlaps the row's
+        # running extent; each row left to right
         idx = np.asarray(idx)
-        return idx[np.lexsort((boxes[idx, 0], 0.5 * (y0[idx] + y1[idx])))].tolist()
+        idx = idx[np.argsort(0.5 * (y0[idx] + y1[idx]), kind="stable")]
+        out, row, bottom = [], [], -np.inf
+        for i in idx.tolist():
+            if row and y0[i] >= bottom:
+                out += sorted(row, key=lambda k: boxes[k, 0])
+                row, bottom = [], -np.inf
+            row.append(i)
+            bottom = max(bottom, y1[i]) if len(row) > 1 else y1[i]
+        return out + sorted(row, key=lambda k: boxes[k, 0])
 
     if mode == "rows":
         return rows(np.arange(n))
@@ -90,12 +105,11 @@ def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS[
         if len(idx) <= 1 or depth > 200:
             return rows(idx)
         # column gutters first: a strip through the whole region that no line crosses
-        xs = _gaps(boxes[idx, 0], boxes[idx, 2], column_gap * med_h)
-        if xs:
-            x = xs[0]
+        for x in _gaps(boxes[idx, 0], boxes[idx, 2], column_gap * med_h):
             left = idx[boxes[idx, 2] <= x]
             right = idx[boxes[idx, 0] >= x]
-            return cut(left, depth + 1) + cut(right, depth + 1)
+            if min(np.median(length[left]), np.median(length[right])) >= column_lines * med_h:
+                return cut(left, depth + 1) + cut(right, depth + 1)
         ys, widths = _gaps(y0[idx], y1[idx], 1e-6, with_widths=True)
         if ys:
             # the widest horizontal gaps (at least half the widest): they set apart what
@@ -115,11 +129,12 @@ def reading_order(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS[
     return cut(np.arange(n), 0)
 
 
-def page_text(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS["column_gap"]):
+def page_text(lines, mode=ORDER_DEFAULTS["mode"], column_gap=ORDER_DEFAULTS["column_gap"],
+              column_lines=ORDER_DEFAULTS["column_lines"]):
     """The recognised :class:`~textseg.recognize.Line` objects as plain text: one line of
     text per line, in :func:`reading_order`; lines with no text are left out."""
     out = []
-    for i in reading_order(lines, mode, column_gap):
+    for i in reading_order(lines, mode, column_gap, column_lines):
         t = lines[i].text.strip()
         if t:
             out.append(t)
