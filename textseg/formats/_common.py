@@ -10,15 +10,17 @@ from ..fileio import atomic_open
 
 
 def bbox(poly):
-    """Integer (x0, y0, x1, y1): the bounds of the polygon's rounded points (so that the
-    box and the written points agree)."""
-    p = np.rint(np.asarray(poly, np.float64).reshape(-1, 2))
+    """Integer (x0, y0, x1, y1): the bounds of the polygon's integer points
+    (:func:`int_points`, so that the box and the written points agree)."""
+    p = int_points(poly, None)
     return (int(p[:, 0].min()), int(p[:, 1].min()), int(p[:, 0].max()), int(p[:, 1].max()))
 
 
 def int_points(poly, clip_min=0):
-    """Polygon points rounded to integers (never below ``clip_min``)."""
-    p = np.rint(np.asarray(poly, np.float64).reshape(-1, 2)).astype(np.int64)
+    """Polygon points as integers (never below ``clip_min``): the pixel holding each point
+    (floor), which is also what the ICDAR protocol makes of float coordinates (it
+    truncates), so files read back score as the float polygons do."""
+    p = np.floor(np.asarray(poly, np.float64).reshape(-1, 2) + 1e-6).astype(np.int64)
     if clip_min is not None:
         p = np.maximum(p, clip_min)
     return p

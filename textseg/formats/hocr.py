@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from ..layout.page import Block, Line, PageLayout, Word
-from ._common import bbox, box_polygon, rounded_direction, write_xml
+from ._common import bbox, box_polygon, int_points, rounded_direction, write_xml
 
 __all__ = ["write_hocr", "read_hocr", "to_hocr_tree"]
 
@@ -33,8 +33,7 @@ def _bbox_prop(poly):
 
 
 def _poly_prop(poly):
-    p = np.rint(np.asarray(poly, np.float64).reshape(-1, 2)).astype(int)
-    return "poly " + " ".join(f"{x} {y}" for x, y in p)
+    return "poly " + " ".join(f"{x} {y}" for x, y in int_points(poly, None))
 
 
 def _quote(name):

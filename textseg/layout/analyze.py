@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lines import _as_quad, line_labels
+from ..geometry import order_clockwise
+from .lines import _as_quad, label_boxes, line_labels
 from .order import reading_order
 from .orientation import detect_orientation, ink_sense
 from .page import Block, Line, PageLayout, Word
@@ -127,22 +128,20 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
         else:
             want = u_page
         d = d * np.where(d @ want < 0, -1.0, 1.0)[:, None]
+        boxes, dirs = label_boxes(info["quads"], d, info["length"], info["height"], label)
         for lab in range(int(label.max()) + 1):
-            members = group[label == lab]
-            dm = d[label == lab]
-            u = dm.sum(axis=0)
-            u = u / max(np.linalg.norm(u), 1e-9)
-            lines.append((members, u, vertical))
+            u = dirs[lab] * (1.0 if dirs[lab] @ want >= 0 else -1.0)
+            lines.append((group[label == lab], u, vertical, boxes[lab]))
 
     # line rectangles, and their boxes in the page frame
     n_page = np.array([-u_page[1], u_page[0]])
     boxes, heights, n_words, vert, rects = [], [], [], [], []
-    for members, u, vertical in lines:
+    for members, u, vertical, box in lines:
         # the words along the line, in reading order
         c = quads[members].mean(axis=1) @ u
         members = members[np.argsort(c, kind="stable")]
-        pts = quads[members].reshape(-1, 2)
-        rect, (a0, c0, a1, c1) = _rect(pts, u)
+        rect = reading_start(order_clockwise(box.astype(np.float32)), u)
+        c0, c1 = (rect @ np.array([-u[1], u[0]]))[[0, 3]]
         rects.append((members, u, vertical, rect, c1 - c0))
         x, y = rect @ u_page, rect @ n_page
         boxes.append((x.min(), y.min(), x.max(), y.max()))

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["group_lines", "segment_lines", "line_labels", "LINE_DEFAULTS", "SEGMENT_DEFAULTS"]
+__all__ = ["group_lines", "segment_lines", "line_labels", "label_boxes", "LINE_DEFAULTS",
+           "SEGMENT_DEFAULTS"]
 
 #: default grouping options (see the module docstring)
 LINE_DEFAULTS = {
@@ -543,6 +544,30 @@ def _line_boxes(quads, polys, scores, d, length, height, label):
     n_lines = int(label.max()) + 1
     count = np.bincount(label, minlength=n_lines)
     mean_score = np.bincount(label, weights=scores, minlength=n_lines) / count
+    box, _ = label_boxes(quads, d, length, height, label)
+    box = order_clockwise(box.astype(np.float32))
+    # order: top to bottom, then left to right
+    cen = box.mean(axis=1)
+    member = np.full(n_lines, -1)
+    member[label[::-1]] = np.arange(len(label))[::-1]
+    out = []
+    for line in np.lexsort((cen[:, 0], cen[:, 1])):
+        if count[line] == 1:
+            poly = np.asarray(polys[member[line]], dtype=np.float32).reshape(-1, 2)
+        else:
+            poly = box[line]
+        out.append((poly, float(mean_score[line])))
+    return out
+
+
+def label_boxes(quads, d, length, height, label):
+    """Per line label 0..L-1: its rectangle (L, 4, 2) along the line's direction holding
+    every corner of its words (corners in reading order: top-left, top-right,
+    bottom-right, bottom-left for text reading along the direction), and the direction
+    (L, 2) unit: the words' (length-weighted), or for lines of 3+ words spread along
+    it the principal axis of their centres (steadier than short words' box angles)."""
+    n_lines = int(label.max()) + 1
+    count = np.bincount(label, minlength=n_lines)
     # line direction: length-weighted sum of word directions
     dx = np.bincount(label, weights=d[:, 0] * length, minlength=n_lines)
     dy = np.bincount(label, weights=d[:, 1] * length, minlength=n_lines)
@@ -579,16 +604,4 @@ def _line_boxes(quads, polys, scores, d, length, height, label):
     corners_b = np.stack([bmin, bmin, bmax, bmax], axis=1)
     box = np.stack([corners_a * ux[:, None] - corners_b * uy[:, None],
                     corners_a * uy[:, None] + corners_b * ux[:, None]], axis=2)
-    box = order_clockwise(box.astype(np.float32))
-    # order: top to bottom, then left to right
-    cen = box.mean(axis=1)
-    member = np.full(n_lines, -1)
-    member[label[::-1]] = np.arange(len(label))[::-1]
-    out = []
-    for line in np.lexsort((cen[:, 0], cen[:, 1])):
-        if count[line] == 1:
-            poly = np.asarray(polys[member[line]], dtype=np.float32).reshape(-1, 2)
-        else:
-            poly = box[line]
-        out.append((poly, float(mean_score[line])))
-    return out
+    return box, np.stack([ux, uy], axis=1)
