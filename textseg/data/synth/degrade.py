@@ -98,8 +98,11 @@ def photocopy(g, rng, cfg):
     if rng.random() < cfg["p_streaks"]:
         g = streaks(g, rng)
         meta["streaks"] = True
+    src = g
     r = rng.random()
     mode = "grey"
+    # screens and dither act on the grey fills: dark text stays solid, paper stays white
+    solid, blank = float(rng.uniform(70, 120)), float(rng.uniform(215, 240))
     if r < cfg["p_dither"]:
         n = int(rng.choice([4, 8]))
         t = np.tile((_bayer(n) * 255).astype(np.uint8), (g.shape[0] // n + 1, g.shape[1] // n + 1))
@@ -118,6 +121,9 @@ def photocopy(g, rng, cfg):
     elif r < 0.75:
         g = cv2.threshold(g, float(rng.uniform(100, 180)), 255, cv2.THRESH_BINARY)[1]
         mode = "threshold"
+    if mode in ("dither", "halftone"):
+        g[src < solid] = 0
+        g[src > blank] = 255
     meta["copy"] = mode
     if mode != "grey" and rng.random() < 0.35:  # fax: half vertical resolution
         h, w = g.shape
