@@ -85,6 +85,9 @@ def export_onnx(model, out_path, cfg=None, opset=MIN_OPSET, fp16=False, static_h
             raise ExportError(f"static size must be height and width, multiples of 32, "
                               f"got {static_hw}")
     out_path = os.fspath(out_path)
+    if os.path.isdir(out_path):
+        raise ExportError(f"{out_path}: is a directory; give the ONNX file to write, e.g. "
+                          f"{os.path.join(out_path, 'model.onnx')}")
     if not overwrite and os.path.lexists(out_path):
         raise ExportError(f"{out_path}: file exists (pass overwrite to replace it)")
     if static_hw is not None:  # the Detector then never feeds more than the graph takes

@@ -41,10 +41,10 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    if os.path.isdir(args.out):  # before the exists check: a folder is not "a file exists"
+        _common.fail(f"{args.out}: is a directory; give a file name such as model.onnx")
     if os.path.lexists(args.out) and not args.overwrite:
         _common.fail(f"{args.out}: file exists (pass --overwrite to replace it)")
-    if os.path.isdir(args.out):
-        _common.fail(f"{args.out}: is a directory; give a file name such as model.onnx")
     try:
         from textseg.export import export_onnx
         from textseg.fileio import ensure_writable_dir

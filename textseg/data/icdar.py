@@ -60,6 +60,18 @@ class Annotation(NamedTuple):
 
 # ---------------------------------------------------------------------------- reading GT
 
+#: the largest coordinate magnitude accepted (px): far beyond any page, and still exact in
+#: the float32 the polygons are stored in (1e300 would overflow it to inf)
+MAX_COORD = 1e7
+
+
+def _check_coords(vals):
+    """ValueError naming the first coordinate beyond :data:`MAX_COORD`."""
+    for v in vals:
+        if abs(v) > MAX_COORD:
+            raise ValueError(f"coordinate {v:g} is out of range (|x|, |y| <= {MAX_COORD:g} px)")
+
+
 def _number(tok):
     """float of a coordinate token, or None when it is not a finite number."""
     try:
@@ -102,6 +114,7 @@ def _parse_box(line):
     for i, v in enumerate(vals):
         if v is None:
             raise ValueError(f"non-numeric coordinate {coords[i].strip()!r} in field {i + 1}")
+    _check_coords(vals)
     x0, y0, x1, y1 = vals
     if x1 < x0 or y1 < y0:
         raise ValueError(f"box with xmax < xmin or ymax < ymin ({x0:g},{y0:g},{x1:g},{y1:g})")
@@ -171,6 +184,7 @@ def _parse_line(line, fmt):
             raise ValueError(f"expected at least 3 points (6 coordinates), got {ncoord}")
         coords, text = fields[:ncoord], ",".join(fields[ncoord:])
     vals = [_number(c) for c in coords]
+    _check_coords(vals)
     return np.asarray(vals, dtype=np.float64).reshape(-1, 2), text
 
 
@@ -331,6 +345,10 @@ def read_results(path: str) -> List[Tuple[np.ndarray, Optional[float]]]:
         if len(vals) < 6:
             bad = f" (non-numeric field {fields[n].strip()!r})" if n < len(fields) else ""
             raise GTFormatError(path, lineno, f"expected at least 8 coordinates, got {len(vals)}{bad}")
+        try:
+            _check_coords(vals)
+        except ValueError as e:
+            raise GTFormatError(path, lineno, str(e)) from None
         out.append((np.asarray(vals, dtype=np.float32).reshape(-1, 2), score))
     return out
 

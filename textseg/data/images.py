@@ -189,15 +189,26 @@ def iter_pages(path, dpi=200, pages=None, max_pixels=DEFAULT_MAX_PIXELS, passwor
 
 def load_image(path, max_pixels=DEFAULT_MAX_PIXELS, dpi=200) -> np.ndarray:
     """The first page of ``path`` as RGB uint8 (H, W, 3). Raises :class:`ImageLoadError`."""
-    for page in iter_pages(path, dpi=dpi, pages="1", max_pixels=max_pixels):
-        return page.image
+    try:
+        for page in iter_pages(path, dpi=dpi, pages="1", max_pixels=max_pixels):
+            return page.image
+    except ImageLoadError as e:  # training, evaluation, the API: no --max-pixels to raise
+        if _RAISE_HINT not in e.reason:
+            raise
+        raise ImageLoadError(e.path, e.reason.replace(_RAISE_HINT, _LOAD_HINT)) from None
     raise ImageLoadError(path, "no page")  # pragma: no cover - every input has a page 1
+
+
+#: what a page above max_pixels suggests: tools/detect.py's option, and in load_image (read
+#: by training, evaluation and the Python API, which have no such option) what to do instead
+_RAISE_HINT = "raise it with --max-pixels"
+_LOAD_HINT = "a guard against decompression bombs: downscale the image, or raise max_pixels"
 
 
 def _check_size(path, w, h, max_pixels, min_size, what="image", hint=""):
     if w * h > max_pixels:
         raise ImageLoadError(path, f"{what} is {w}x{h} = {w * h:,} pixels, above the limit "
-                                   f"of {int(max_pixels):,} (raise it with --max-pixels{hint})")
+                                   f"of {int(max_pixels):,} ({_RAISE_HINT}{hint})")
     if w < min_size or h < min_size:
         raise ImageLoadError(path, f"{what} is {w}x{h} pixels, too small to hold text "
                                    f"(minimum {min_size}x{min_size})")
@@ -352,7 +363,11 @@ def _apply_orientation(a, orientation):
 
 
 def _pdf_pages(path, dpi, pages, max_pixels, password, min_size):
-    import pypdfium2 as pdfium  # deferred: only PDFs need it
+    try:
+        import pypdfium2 as pdfium  # deferred: only PDFs need it
+    except ImportError:
+        raise ImageLoadError(path, "reading PDFs needs pypdfium2, which is not installed: "
+                                   "pip install pypdfium2") from None
 
     if not dpi or dpi <= 0:
         raise ImageLoadError(path, f"bad dpi {dpi!r} (must be positive)")
