@@ -84,6 +84,10 @@ def receipt(cv, rng, ps, cfg):
     r = rng.random()
     pt = ps.body_pt
     body = ps.style(pt)
+    if rng.random() < 0.6:  # till fonts are often condensed, and printed heavy
+        body = body.with_(hscale=float(rng.uniform(0.78, 0.95)))
+    if rng.random() < 0.25:
+        body = body.with_(path=ps.family.path("bold"))
     look = "thermal"
     if r < cfg["p_dot_matrix"]:
         body = ps.mono(pt).with_(effect="dots")
@@ -125,11 +129,29 @@ def receipt(cv, rng, ps, cfg):
     else:
         _rule(cv, fr, body, rng, sep)
     kv_x = fr.x0 + fr.width * float(rng.uniform(0.25, 0.4))
-    for label in (["Date"], ["Cashier"], ["Table"], ["Invoice", "No"], ["Time"]):
-        if rng.random() < 0.5 and fr.room(lh):
-            v = {"Date": [c.token(rng, "date"), c.token(rng, "time")], "Time": [c.token(rng, "time")]}.get(
-                label[0], [c.token(rng, "id")] if rng.random() < 0.5 else c.name(rng))
-            _row(cv, fr, [label + [":"] if rng.random() < 0.5 else label, v],
+    colon_col = rng.random() < 0.5  # "Doc No.   : CS0058953" with the colons aligned
+    pairs = rng.random() < 0.3      # two label/value pairs on a row ("Date: ...  Time: ...")
+    keys = [["Date"], ["Cashier"], ["Table"], ["Invoice", "No"], ["Time"], ["Doc", "No."],
+            ["Salesperson"], ["Terminal"], ["Ref.:"]]
+    order = [keys[int(i)] for i in rng.permutation(len(keys))]
+    colon = lambda lab: lab if lab[-1].endswith(":") else lab[:-1] + [lab[-1] + ":"]  # noqa: E731
+    for n in range(int(rng.integers(1, 5))):
+        if not fr.room(lh * 2):
+            break
+        label = order[n]
+        v = {"Date": [c.token(rng, "date")], "Time": [c.token(rng, "time")]}.get(
+            label[0], [c.token(rng, "id")] if rng.random() < 0.5 else [c.vocab_word(rng).upper()])
+        if pairs:
+            k2 = order[-1 - n]
+            cells = [colon(label), v, colon(k2), [c.token(rng, "time")]]
+            mid = fr.x0 + fr.width * 0.58
+            _row(cv, fr, cells, [fr.x0, kv_x, mid, mid + (kv_x - fr.x0) * 0.7, fr.x1],
+                 ["left"] * 4, body, lh)
+        elif colon_col:
+            _row(cv, fr, [[w.rstrip(":") for w in label], [":"], v], [fr.x0, kv_x - cv.space(body) * 2, kv_x, fr.x1],
+                 ["left"] * 3, body, lh)
+        else:
+            _row(cv, fr, [colon(label) if rng.random() < 0.5 else label, v],
                  [fr.x0, kv_x, fr.x1], ["left", "left"], body, lh)
     # items: description, qty, price, amount
     num = cv.measure("0000.00", body) + cv.space(body) * 1.5
