@@ -61,7 +61,7 @@ def dots(m, size, rng=None):
     up = 4
     c = cell * up
     out = np.zeros((int(round(h * up)), int(round(w * up))), np.uint8)
-    r = max(1, int(round(c * 0.5)))
+    r = max(1, int(round(c * (0.5 if cell < 3 else 0.4))))  # big print: separate dots
     ys, xs = np.nonzero(grid > 60)
     for y, x in zip(ys, xs):
         cv2.circle(out, (int(x * c + c / 2), int(y * c + c / 2)), r, 255, -1, cv2.LINE_8)
