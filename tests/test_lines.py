@@ -239,3 +239,18 @@ def test_segment_options_are_checked():
         segment_lines([(word(0, 0, 10), 1.0)], no_such_option=1)
     assert segment_lines([]) == []
     assert set(SEGMENT_DEFAULTS) & set(LINE_DEFAULTS) == set()
+
+
+def test_marks_are_not_segments():
+    # a receipt: text rows, a dashed rule (dashes 0.2 x the text height) and a speck
+    rng = np.random.default_rng(9)
+    text, rows = paragraph(100, 100, 4, 300, rng)
+    rule = [word(100 + k * 12, 100 + 4 * 1.5 * H + 8, 8, 0.2 * H) for k in range(25)]
+    speck = [word(500, 300, 3, 3)]
+    quads = text + rule + speck
+    got = members(segments_of(quads), quads)
+    assert got == sorted(rows)
+    kept = members(segments_of(quads, drop_marks=False), quads)
+    assert len(kept) == len(rows) + 2
+    label, info = line_labels([(q, 1.0) for q in quads])
+    assert info["mark"].sum() == 2

@@ -6,9 +6,13 @@ lines and scored against its ground-truth lines (ICDAR 2015 protocol).
 
 ``--mode segment`` (:func:`textseg.layout.segment_lines`: rows cut at wider-than-word
 gaps), ``--mode rows`` (:func:`textseg.layout.group_lines`: visual rows up to gutters) or
-``both``. ``--detections FILE.pkl`` groups saved detections (``{key: [(polygon, score)]}``,
-the key being the image stem) instead of the ground-truth words, for data sets with line
-ground truth only (sroie-dev) or to measure lines from a model's words.
+``both``. ``--model default`` (or a model file) groups the words a model detects on the
+images instead of the ground-truth words, for data sets with line ground truth only
+(sroie-dev) or to measure lines from a model's words; ``--save-detections FILE.pkl`` keeps
+them (``{image stem: [(polygon, score), ...]}``) and ``--detections FILE.pkl`` reuses them.
+
+    python -m textseg.benchmarks.lines --data ../shared/data/sroie-dev --model default \
+        --save-detections sroie.pkl
 """
 
 from ..layout.lines import LINE_DEFAULTS, SEGMENT_DEFAULTS, group_lines, segment_lines
@@ -58,6 +62,22 @@ def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, **
     return result
 
 
+def detect_folder(data_dir, model="default", threads=None):
+    """``{image stem: [(polygon, score), ...]}``: a model's words on ``data_dir/images``."""
+    import os
+
+    from ..data.images import load_image
+    from ..detector import Detector
+
+    det = (Detector.default(threads=threads) if model == "default"
+           else Detector.from_file(model, threads=threads))
+    folder = os.path.join(data_dir, "images")
+    out = {}
+    for name in sorted(os.listdir(folder)):
+        out[os.path.splitext(name)[0]] = det(load_image(os.path.join(folder, name)))
+    return out
+
+
 def main(argv=None):
     import argparse
     import pickle
@@ -75,6 +95,9 @@ def main(argv=None):
                     help="IoU constraint(s) to report (the protocol's is 0.5)")
     ap.add_argument("--detections", help="pickle {image stem: [(polygon, score), ...]} to "
                                          "group instead of the ground-truth words")
+    ap.add_argument("--model", help="'default' or a model file: group its detected words")
+    ap.add_argument("--save-detections", help="with --model: keep the detections (pickle)")
+    ap.add_argument("--threads", type=int, help="with --model: CPU threads")
     for key, value in {**LINE_DEFAULTS, **SEGMENT_DEFAULTS}.items():
         ap.add_argument("--" + key.replace("_", "-"), type=float, default=value)
     args = ap.parse_args(argv)
@@ -83,6 +106,13 @@ def main(argv=None):
     if args.detections:
         with open(args.detections, "rb") as f:
             dets = pickle.load(f)
+    elif args.model:
+        dets = detect_folder(args.data, args.model, args.threads)
+        if args.save_detections:
+            from ..fileio import atomic_open
+
+            with atomic_open(args.save_detections, "wb") as f:
+                pickle.dump(dets, f)
     word_modes = ("care", "all") if args.words == "both" else (args.words,)
     if dets is not None:
         word_modes = ("dets",)

@@ -5,7 +5,13 @@
     python -m textseg.benchmarks.orientation --data ../shared/data/docbench-dev
 
 ``--detections FILE.pkl`` (``{image stem: [(polygon, score), ...]}`` on the upright pages)
-uses a model's words instead of the ground-truth words.
+uses a model's words instead of the ground-truth words. ``--model PATH`` (or ``default``)
+runs the whole path instead: the model detects words on the turned page,
+:func:`textseg.layout.orientation.detect_upright` finds the orientation, detects again on
+the upright page and maps the words back; their word hmean (and line hmean, through
+:func:`textseg.layout.segment_lines`) is compared with the upright pages'.
+
+    python -m textseg.benchmarks.orientation --data ../shared/data/docbench-dev --model default
 """
 
 from __future__ import annotations
@@ -82,6 +88,48 @@ def measure(data_dir, angles=(0, 90, 180, 270), detections=None):
             "ms_per_page": 1000 * seconds / max(n, 1)}
 
 
+def measure_model(data_dir, model="default", angles=(0, 90, 180, 270), threads=None):
+    """End to end with a detector: ``{"pages", "right", "wrong", "word": {angle: hmean},
+    "line": {angle: hmean}}``."""
+    import os
+
+    from ..data.icdar import find_gt_files, read_gt
+    from ..data.images import load_image
+    from ..detector import Detector
+    from ..evaluation import evaluate
+    from ..layout import segment_lines
+    from ..layout.orientation import detect_upright
+
+    det = Detector.default(threads=threads) if model == "default" else Detector.from_file(model, threads=threads)
+    word_files = find_gt_files(data_dir, level="word")
+    line_files = find_gt_files(data_dir, level="line")
+    images = {os.path.splitext(n)[0]: os.path.join(data_dir, "images", n)
+              for n in os.listdir(os.path.join(data_dir, "images"))}
+    keys = [k for k in sorted(word_files) if k in images]
+    gt = {lv: {a: {} for a in angles} for lv in ("word", "line")}
+    pred = {lv: {a: {} for a in angles} for lv in ("word", "line")}
+    right, wrong = 0, []
+    for k in keys:
+        image = load_image(images[k])
+        wg = read_gt(word_files[k])
+        lg = read_gt(line_files[k]) if k in line_files else []
+        for a in angles:
+            im, wp = turn_page(image, [g.polygon for g in wg], a)
+            _, lp = turn_page(image, [g.polygon for g in lg], a)
+            gt["word"][a][k] = [g._replace(polygon=p) for g, p in zip(wg, wp)]
+            gt["line"][a][k] = [g._replace(polygon=p) for g, p in zip(lg, lp)]
+            words, (found, _, conf) = detect_upright(det, im)
+            if found == a:
+                right += 1
+            else:
+                wrong.append((k, a, found, round(conf, 3)))
+            pred["word"][a][k] = words
+            pred["line"][a][k] = segment_lines(words)
+    return {"pages": len(keys) * len(angles), "right": right, "wrong": wrong,
+            **{lv: {a: evaluate(gt[lv][a], pred[lv][a])["hmean"] for a in angles}
+               for lv in ("word", "line")}}
+
+
 def main(argv=None):
     import argparse
     import pickle
@@ -90,7 +138,17 @@ def main(argv=None):
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--detections")
+    ap.add_argument("--model", help="a model file, or 'default': detect on the turned pages")
+    ap.add_argument("--threads", type=int)
     args = ap.parse_args(argv)
+    if args.model:
+        r = measure_model(args.data, args.model, threads=args.threads)
+        print(f"orientation right on {r['right']}/{r['pages']} turned pages (model words)")
+        for a in r["word"]:
+            print(f"  turned {a:>3}: word hmean {r['word'][a]:.4f}  line hmean {r['line'][a]:.4f}")
+        for w in r["wrong"]:
+            print("  wrong:", *w)
+        return
     dets = None
     if args.detections:
         with open(args.detections, "rb") as f:

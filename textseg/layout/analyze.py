@@ -76,14 +76,17 @@ def _cross_words(quads, axis_vec):
 
 
 def analyze(words, image=None, *, orientation=None, segment=True, size=None, image_name="",
-            vertical_default=270, line_options=None, order_options=None):
+            vertical_default=270, drop_marks=True, line_options=None, order_options=None):
     """Build the :class:`~textseg.layout.page.PageLayout` of one page.
 
     ``words``: ``[(polygon, score), ...]`` (input-image pixels); ``image``: the page (RGB or
     gray uint8), used for the orientation's ink vote and its size; ``orientation``:
     ``(angle, skew)`` to skip detection; ``segment``: lines are segments
     (:func:`~textseg.layout.segment_lines`) rather than visual rows; ``size``: ``(width,
-    height)`` when no image is given; ``line_options`` / ``order_options``: see
+    height)`` when no image is given; ``drop_marks``: leave out lines that are marks, not
+    text (dashed rules, specks: see :func:`~textseg.layout.segment_lines`; their words are
+    in no line, ``Word.index`` tells which detections remain); ``line_options`` /
+    ``order_options``: see
     :data:`~textseg.layout.LINE_DEFAULTS`, :data:`~textseg.layout.SEGMENT_DEFAULTS`,
     :data:`~textseg.layout.order.ORDER_DEFAULTS`.
     """
@@ -110,7 +113,7 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
     scores = [None if w[1] is None else float(w[1]) for w in words]
     cross = _cross_words(quads, u_page) if len(words) >= 2 else np.zeros(len(words), bool)
 
-    lines = []  # (word indices, unit direction, vertical)
+    lines = []  # (word indices, unit direction, vertical, rectangle)
     for group in (np.flatnonzero(~cross), np.flatnonzero(cross)):
         if len(group) == 0:
             continue
@@ -130,6 +133,8 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
         d = d * np.where(d @ want < 0, -1.0, 1.0)[:, None]
         boxes, dirs = label_boxes(info["quads"], d, info["length"], info["height"], label)
         for lab in range(int(label.max()) + 1):
+            if drop_marks and info["mark"][lab]:
+                continue
             u = dirs[lab] * (1.0 if dirs[lab] @ want >= 0 else -1.0)
             lines.append((group[label == lab], u, vertical, boxes[lab]))
 

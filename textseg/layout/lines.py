@@ -59,6 +59,8 @@ SEGMENT_DEFAULTS = {
     "min_space": 0.05,        # smaller gaps are letter gaps (a word cut in pieces)
     "block_rows": 6.0,        # the block: rows this many row heights above and below
     "default_space": 0.3,     # word space where a page has too few gaps to measure it
+    "mark_height": 0.45,      # lines of words all under this x the text height are marks
+    "segment_gutter_width": 0.5,  # gutters that end segments: this wide (x median height)
 }
 
 
@@ -239,7 +241,19 @@ def line_labels(detections, segment=True, **options):
         info["word_space"], info["segment_gap"] = space, thresh
         keep = ~cut
         label = _components(m, i[keep], j[keep])
+    info["mark"] = _marks(geom[4], geom[3], label, opts["mark_height"])
     return label, info
+
+
+def _marks(height, length, label, ratio):
+    """Per line label: is it a mark rather than text (every word under ``ratio`` x the
+    page's text height: dashed and double rules, specks, lone dots)? The text height is
+    the median height of the words at least as long as they are high."""
+    wordlike = length >= height
+    text_h = float(np.median(height[wordlike] if wordlike.any() else height))
+    tallest = np.zeros(int(label.max()) + 1)
+    np.maximum.at(tallest, label, height)
+    return tallest < ratio * text_h
 
 
 def _group_median(group, value, n, q=0.5):
@@ -315,7 +329,7 @@ def _segment_cuts(geom, row, i, j, gap, opts):
     if check.any():
         hc = row_h[r[check]]
         gutter = _on_gutter(quads, rot, height, i[check], j[check], hc,
-                            opts["gutter_rows"], opts["gutter_width"], one_side=True)
+                            opts["gutter_rows"], opts["segment_gutter_width"], one_side=True)
         sel = gutter & ~loose[check]
         if sel.any():
             gutter[sel] = _aligned(quads, rot, i[check][sel], j[check][sel], hc[sel],
@@ -418,22 +432,25 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
     return _boxes_from_labels(detections, label, info)
 
 
-def segment_lines(detections, **options):
+def segment_lines(detections, drop_marks=True, **options):
     """Word detections ``[(polygon, score), ...]`` -> line *segments* ``[(quad, score), ...]``:
     runs of words on one row with the normal word spacing of their block, cut at any
-    wider gap (column gutter, table cell, tab stop, receipt column). Options: those of
-    :data:`LINE_DEFAULTS` and :data:`SEGMENT_DEFAULTS`. Ordered like :func:`group_lines`."""
+    wider gap (column gutter, table cell, tab stop, receipt column). ``drop_marks``: leave
+    out segments that are marks, not text (all their words under ``mark_height`` x the
+    page's text height: dashed rules, specks). Options: those of :data:`LINE_DEFAULTS` and
+    :data:`SEGMENT_DEFAULTS`. Ordered like :func:`group_lines`."""
     if len(detections) == 0:
         return []
     label, info = line_labels(detections, segment=True, **options)
-    return _boxes_from_labels(detections, label, info)
+    lines = _boxes_from_labels(detections, label, info, with_label=True)
+    return [(p, s) for p, s, lab in lines if not (drop_marks and info["mark"][lab])]
 
 
-def _boxes_from_labels(detections, label, info):
+def _boxes_from_labels(detections, label, info, with_label=False):
     polys = [d[0] for d in detections]
     scores = np.array([float(d[1]) for d in detections], dtype=np.float64)
     return _line_boxes(info["quads"], polys, scores, info["direction"], info["length"],
-                       info["height"], label)
+                       info["height"], label, with_label)
 
 
 def _on_gutter(quads, rot, height, i, j, h, rows, width, one_side=False):
@@ -538,7 +555,7 @@ def _argmin_by_group(group, value, n):
     return out
 
 
-def _line_boxes(quads, polys, scores, d, length, height, label):
+def _line_boxes(quads, polys, scores, d, length, height, label, with_label=False):
     from ..geometry import order_clockwise
 
     n_lines = int(label.max()) + 1
@@ -556,7 +573,7 @@ def _line_boxes(quads, polys, scores, d, length, height, label):
             poly = np.asarray(polys[member[line]], dtype=np.float32).reshape(-1, 2)
         else:
             poly = box[line]
-        out.append((poly, float(mean_score[line])))
+        out.append((poly, float(mean_score[line])) + ((int(line),) if with_label else ()))
     return out
 
 

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["detect_orientation", "text_axis", "ink_sense", "upright_image", "to_upright_frame",
-           "to_input_frame", "upright_size"]
+__all__ = ["detect_orientation", "detect_upright", "text_axis", "ink_sense", "upright_image",
+           "to_upright_frame", "to_input_frame", "upright_size"]
 
 PATCH_H = 32  # rows of a word patch
 MIN_VOTERS = 5  # words with an x-height band needed to tell 0 from 180
@@ -235,3 +235,31 @@ def to_input_frame(points, angle, width, height):
     else:
         out = np.stack([y, height - x], -1)
     return out.astype(np.float32)
+
+
+def detect_upright(detect, image, min_confidence=0.0):
+    """Words of a page in any orientation, in the frame of the input image.
+
+    ``detect(image) -> [(polygon, score), ...]`` is any word detector (a
+    :class:`textseg.detector.Detector`). Its words on ``image`` give the orientation; a
+    page that is not upright is turned upright (exact, a multiple of 90 degrees), detected
+    again, and its words mapped back to the input frame, each re-started at its top-left
+    corner in its reading direction (an upside-down page gives words that start at their
+    bottom-right corner on screen). Returns ``(words, (angle, skew, confidence))``.
+    ``min_confidence``: below it the first pass is kept as it is.
+    """
+    from .analyze import reading_start
+
+    words = detect(image)
+    angle, skew, conf = detect_orientation(image, words)
+    if angle == 0 or conf < min_confidence:
+        return words, (angle, skew, conf)
+    h, w = np.asarray(image).shape[:2]
+    up = detect(upright_image(image, angle))
+    t = np.radians(angle)
+    u = np.array([np.cos(t), np.sin(t)])
+    out = []
+    for poly, score in up:
+        p = to_input_frame(np.asarray(poly, np.float64).reshape(-1, 2), angle, w, h)
+        out.append((reading_start(p, u), score))
+    return out, (angle, skew, conf)
