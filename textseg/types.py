@@ -19,7 +19,7 @@ from typing import Any, Dict, Mapping, Protocol, Sequence, Tuple, Union
 import numpy as np
 
 __all__ = ["AnnotationLike", "Annotations", "Config", "Detection", "GroundTruth", "Image",
-           "ImageInput", "Maps", "Options", "Polygon", "Results", "Targets"]
+           "ImageInput", "Maps", "PartConfig", "Polygon", "Results", "Targets"]
 
 #: float32 (N, 2) x, y in pixels, clockwise from the top-left point
 Polygon = np.ndarray
@@ -35,8 +35,9 @@ Image = np.ndarray
 ImageInput = Union[np.ndarray, str, os.PathLike]
 #: a merged, validated config: sections model, data, train, infer of plain values
 Config = Dict[str, Any]
-#: a method part's options: a target_config / decode_config dict (or a partial one)
-Options = Mapping[str, Any]
+#: what a targets builder or decoder receives: a target_config / decode_config dict (or a
+#: partial one; missing keys take their defaults)
+PartConfig = Mapping[str, Any]
 #: image key -> detections, the input of the evaluation
 Results = Mapping[Any, Sequence[Detection]]
 

@@ -37,7 +37,7 @@ import pyclipper
 
 from textseg.geometry import clockwise_from_top_left, order_clockwise, rect_corners, rotated_rects
 
-from ...types import Detection, Maps, Options
+from ...types import Detection, Maps, PartConfig
 from . import SPEC
 
 __all__ = ["decode", "region_scores", "regions", "unclip_distance"]
@@ -148,7 +148,7 @@ def _polygon(contour, stride, opts):
     return clockwise_from_top_left(poly)
 
 
-def decode(maps: Maps, cfg: Options) -> List[Detection]:
+def decode(maps: Maps, cfg: PartConfig) -> List[Detection]:
     """Text regions for one image from its maps ({'prob': (1, h, w)} probabilities).
     Returns a list of (polygon float32 (N, 2), score) in network-input pixels: quads, or
     outlines with ``polygon: true``."""

@@ -36,7 +36,7 @@ import numpy as np
 
 from textseg.geometry import annotation_polygons, shrink_polygon
 
-from ...types import Annotations, Maps, Options, Targets
+from ...types import Annotations, Maps, PartConfig, Targets
 from . import SPEC
 from ..raster import fill_each
 
@@ -157,7 +157,8 @@ def _annotation_polygons(annotations):
     return annotation_polygons(annotations, np.float64)
 
 
-def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Options) -> Targets:
+def build_targets(annotations: Annotations, image_hw: Tuple[int, int],
+                  cfg: PartConfig) -> Targets:
     """DBNet maps for one image: {'prob', 'mask', 'thresh', 'thresh_mask'}, each
     (1, h, w) float32 at the head's stride."""
     opts, stride = _checked(cfg)
@@ -192,7 +193,7 @@ def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Opti
             "thresh": thresh[None].astype(f), "thresh_mask": band[None].astype(f)}
 
 
-def targets_to_maps(targets: Targets, cfg: Options) -> Maps:
+def targets_to_maps(targets: Targets, cfg: PartConfig) -> Maps:
     """The maps a perfect head outputs in eval mode for these targets (what the decoder
     reads): ``{'prob': (1, h, w)}``, 1 inside the shrunk text, 0 elsewhere."""
     return {"prob": np.asarray(targets["prob"], dtype=np.float32).copy()}

@@ -16,7 +16,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from ...types import Detection, Maps, Options
+from ...types import Detection, Maps, PartConfig
 from . import SPEC
 from .lanms import lanms
 from ...geometry import order_clockwise
@@ -72,7 +72,7 @@ def box_scores(score, quads, stride):
     return out
 
 
-def decode(maps: Maps, cfg: Options) -> List[Detection]:
+def decode(maps: Maps, cfg: PartConfig) -> List[Detection]:
     """Quads for one image from its maps ({'score': (1, h, w), 'geometry': (C, h, w)}).
 
     Returns a list of (quad float32 (4, 2), score) in network-input pixels."""

@@ -22,7 +22,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ...types import Annotations, Maps, Options, Targets
+from ...types import Annotations, Maps, PartConfig, Targets
 from . import SPEC
 from ...geometry import min_area_quad, order_clockwise
 from ..raster import fill_each, map_pixel_centres
@@ -44,7 +44,8 @@ def _annotation_quads(annotations):
     return order_clockwise(np.stack(quads)).astype(np.float64), np.array(ignore)
 
 
-def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Options) -> Targets:
+def build_targets(annotations: Annotations, image_hw: Tuple[int, int],
+                  cfg: PartConfig) -> Targets:
     """EAST maps for one image: {'score', 'geometry', 'mask'} float32 (C, h, w)."""
     head, opts, stride = SPEC.target_options(cfg)  # geometry checked there
     height, width = int(image_hw[0]), int(image_hw[1])
@@ -82,7 +83,7 @@ def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Opti
     return {"score": score[None], "geometry": geometry, "mask": mask[None].astype(np.float32)}
 
 
-def targets_to_maps(targets: Targets, cfg: Options) -> Maps:
+def targets_to_maps(targets: Targets, cfg: PartConfig) -> Maps:
     """The maps a perfect head would output in eval mode for these targets (what the
     decoder reads): the score map, and the geometry clipped to the head's range."""
     head = SPEC.target_options(cfg).head

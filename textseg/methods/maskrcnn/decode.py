@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ...geometry import clockwise_from_top_left, order_clockwise, rect_corners
-from ...types import Detection, Maps, Options
+from ...types import Detection, Maps, PartConfig
 from . import SPEC
 
 __all__ = ["decode", "paste_mask", "MAX_COORD"]
@@ -56,7 +56,7 @@ def _contour(binary, epsilon):
     return c.reshape(-1, 2).astype(np.float32)
 
 
-def decode(maps: Maps, cfg: Options) -> List[Detection]:
+def decode(maps: Maps, cfg: PartConfig) -> List[Detection]:
     """List of (polygon float32 (N, 2), score) for one image's detections."""
     opts = SPEC.decode_options(cfg).opts
     scores = np.asarray(maps["scores"], np.float32).reshape(-1)

@@ -22,7 +22,7 @@ from typing import Tuple
 import cv2
 import numpy as np
 
-from ...types import Annotations, Maps, Options, Targets
+from ...types import Annotations, Maps, PartConfig, Targets
 from . import SPEC
 
 _SHIFT = 4  # fractional bits for cv2.fillPoly
@@ -37,7 +37,8 @@ def _checked(cfg):
     return opts
 
 
-def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Options) -> Targets:
+def build_targets(annotations: Annotations, image_hw: Tuple[int, int],
+                  cfg: PartConfig) -> Targets:
     """Fixed-size targets of one image (see the module docstring)."""
     opts = _checked(cfg)
     h, w = int(image_hw[0]), int(image_hw[1])
@@ -75,7 +76,7 @@ def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Opti
     return {"boxes": boxes, "box_flags": flags, "instances": inst}
 
 
-def targets_to_maps(targets: Targets, cfg: Options) -> Maps:
+def targets_to_maps(targets: Targets, cfg: PartConfig) -> Maps:
     """The detections a perfect head outputs for ``targets``: ``boxes`` (K, 4), ``scores``
     (K,) 1 for text and 0 for don't care and padding, and ``masks`` (K, M, M) (M = 2 x
     ``mask_pool``): each instance's pixels sampled at the mask cells' centres inside its box

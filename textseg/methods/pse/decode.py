@@ -29,7 +29,7 @@ import numpy as np
 from textseg.geometry import (clockwise_from_top_left, expand_polygon, order_clockwise,
                               polygon_area, rect_corners, rotated_rects)
 
-from ...types import Detection, Maps, Options
+from ...types import Detection, Maps, PartConfig
 from . import SPEC
 
 __all__ = ["decode", "pse", "regions"]
@@ -235,7 +235,7 @@ def _polygon(labels, label, pts, stride, epsilon):
     return clockwise_from_top_left(poly)
 
 
-def decode(maps: Maps, cfg: Options) -> List[Detection]:
+def decode(maps: Maps, cfg: PartConfig) -> List[Detection]:
     """Text regions for one image from its maps ({'kernels': (n, h, w)} probabilities,
     kernel 0 the text region). Returns a list of (polygon float32 (N, 2), score) in
     network-input pixels: quads, or contours with ``polygon: true``."""

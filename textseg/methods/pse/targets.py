@@ -37,7 +37,7 @@ import numpy as np
 
 from textseg.geometry import annotation_polygons, bounding_boxes, shrink_polygon
 
-from ...types import Annotations, Maps, Options, Targets
+from ...types import Annotations, Maps, PartConfig, Targets
 from . import SPEC
 from ..raster import fill_together
 
@@ -109,7 +109,8 @@ def _annotation_polygons(annotations):
     return polys, np.array(ignore, dtype=bool)
 
 
-def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Options) -> Targets:
+def build_targets(annotations: Annotations, image_hw: Tuple[int, int],
+                  cfg: PartConfig) -> Targets:
     """PSENet maps for one image: {'kernels': (n, h, w), 'mask': (1, h, w)} float32."""
     n, min_scale, max_offset, stride = _checked(cfg)
     h, w = math.ceil(int(image_hw[0]) / stride), math.ceil(int(image_hw[1]) / stride)
@@ -129,7 +130,7 @@ def build_targets(annotations: Annotations, image_hw: Tuple[int, int], cfg: Opti
     return {"kernels": kernels.astype(np.float32), "mask": mask[None].astype(np.float32)}
 
 
-def targets_to_maps(targets: Targets, cfg: Options) -> Maps:
+def targets_to_maps(targets: Targets, cfg: PartConfig) -> Maps:
     """The maps a perfect head outputs in eval mode for these targets (what the decoder
     reads): ``{'kernels': (n, h, w)}`` probabilities, 1 inside each kernel, 0 outside."""
     return {"kernels": np.asarray(targets["kernels"], dtype=np.float32).copy()}
