@@ -389,11 +389,14 @@ class Trainer:
                     if bad >= int(self.tr["max_bad_steps"]):
                         self.save_after_crash()  # the weights are those of the last good step
                         crash_saved = True
+                        kept = (f"{self.path('last.pt')} holds the last finite weights (step "
+                                f"{self.saved_step}), continue with --resume"
+                                if os.path.exists(self.path("last.pt")) else
+                                "no finite weights were saved")
                         raise TrainingError(
                             f"{bad} non-finite losses or gradients in a row after step "
                             f"{self.step}: lower train.optimizer.lr, set train.clip_grad, or "
-                            f"check the data; {self.path('last.pt')} holds the last finite "
-                            f"weights (step {self.saved_step}), continue with --resume")
+                            f"check the data; {kept}")
                     continue
                 bad = 0
                 self.step += 1
