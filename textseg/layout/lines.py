@@ -248,9 +248,12 @@ def line_labels(detections, segment=True, **options):
 def _marks(height, length, label, ratio):
     """Per line label: is it a mark rather than text (every word under ``ratio`` x the
     page's text height: dashed and double rules, specks, lone dots)? The text height is
-    the median height of the words at least as long as they are high."""
-    wordlike = length >= height
-    text_h = float(np.median(height[wordlike] if wordlike.any() else height))
+    the median word height weighted by word area (the many small dashes of a rule weigh
+    little against the words of the text)."""
+    area = np.maximum(length * height, 1e-9)
+    order = np.argsort(height, kind="stable")
+    cum = np.cumsum(area[order])
+    text_h = float(height[order][np.searchsorted(cum, 0.5 * cum[-1])])
     tallest = np.zeros(int(label.max()) + 1)
     np.maximum.at(tallest, label, height)
     return tallest < ratio * text_h
