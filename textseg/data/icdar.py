@@ -306,7 +306,7 @@ def write_gt(path: str, annotations: Annotations) -> None:
         f.writelines(lines)
 
 
-def write_results(path: str, detections: Sequence, with_score: bool = False) -> None:
+def write_results(path: str, detections: Sequence[Detection], with_score: bool = False) -> None:
     """Write a submission file ``res_img_N.txt``: one ``x1,y1,...,xn,yn[,score]`` line per
     detection (a polygon or a ``(polygon, score)`` pair), integer-rounded. Atomic."""
     lines = []
