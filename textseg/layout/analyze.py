@@ -64,15 +64,27 @@ def _rect(points, u):
 
 
 def _cross_words(quads, axis_vec):
-    """Words whose long side runs across the page axis (bool (M,))."""
+    """Words whose long side runs across the page axis (bool (M,)): elongated (2:1),
+    within 30 degrees of the perpendicular, and longer than 1.8 x the page's text height
+    (a tall single letter, "l" or "1", is no vertical word)."""
     along = (quads[:, 1] - quads[:, 0]) + (quads[:, 2] - quads[:, 3])
     side = (quads[:, 2] - quads[:, 1]) + (quads[:, 3] - quads[:, 0])
     la, ls = np.linalg.norm(along, axis=1), np.linalg.norm(side, axis=1)
     long_dir = np.where((ls > la)[:, None], side, along)
-    long_len = np.maximum(la, ls)
-    elongated = long_len >= 2.0 * np.minimum(la, ls)
+    long_len = 0.5 * np.maximum(la, ls)
+    elongated = long_len >= 2.0 * 0.5 * np.minimum(la, ls)
     cos = np.abs(long_dir @ axis_vec) / np.maximum(np.linalg.norm(long_dir, axis=1), 1e-9)
-    return elongated & (cos < np.cos(np.radians(60)))
+    cross = elongated & (cos < np.cos(np.radians(60)))
+    if not cross.any() or cross.all():
+        return cross
+    # the text height of the other words: their extent across the axis, area-weighted median
+    n = np.array([-axis_vec[1], axis_vec[0]])
+    pa, pn = quads @ axis_vec, quads @ n
+    h, w = np.ptp(pn, axis=1)[~cross], np.ptp(pa, axis=1)[~cross]
+    order = np.argsort(h, kind="stable")
+    cum = np.cumsum((h * w)[order])
+    text_h = h[order][np.searchsorted(cum, 0.5 * cum[-1])]
+    return cross & (long_len >= 1.8 * text_h)
 
 
 def analyze(words, image=None, *, orientation=None, segment=True, size=None, image_name="",
