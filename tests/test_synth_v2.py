@@ -252,3 +252,22 @@ def test_text_stamps_are_labelled():
     assert extras.text_stamp(cv, ps, rng, 50, 50)
     assert cv.words and any(w.text in extras._STAMP_WORDS for w in cv.words)
     assert all(w.layer == "accent" for w in cv.words)
+
+
+@pytest.mark.parametrize("template", ["boxform", "form", "receipt", "article", "report"])
+def test_words_do_not_overlap(template):
+    """Layout never draws a word over another (stamps, notes and IDs go where there is room)."""
+    cfg = {"dpi_range": (80, 100), "templates": {template: 1.0}, "p_vertical": 1.0,
+           "p_text_stamp": 1.0, "p_hand_note": 1.0, "p_handwriting": 1.0}
+    for seed in range(3):
+        cv, _, _, _ = draw_page(seed, cfg)
+        b = np.array([w.box for w in cv.words])
+        x0 = np.maximum(b[:, None, 0], b[None, :, 0])
+        y0 = np.maximum(b[:, None, 1], b[None, :, 1])
+        x1 = np.minimum(b[:, None, 2], b[None, :, 2])
+        y1 = np.minimum(b[:, None, 3], b[None, :, 3])
+        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        frac = inter / np.minimum(area[:, None], area[None, :]).clip(1)
+        np.fill_diagonal(frac, 0)
+        assert frac.max() < 0.3, (seed, template)

@@ -109,7 +109,10 @@ def _break_lines(cv, words, style, width, first_width, hyphenate):
         w = words[i]
         ww = cv.measure(w, style)
         need = ww + (sp if cur else 0.0)
-        if cur_w + need <= avail or (not cur and ww > avail):
+        if not cur and ww > avail:  # wider than the column: left out (it would run into the next)
+            i += 1
+            continue
+        if cur_w + need <= avail:
             cur.append(w)
             cur_w += need
             i += 1
@@ -322,6 +325,7 @@ def form_fields(cv, fr, ps, n=None):
     if cfg is not None and rng.random() < cfg["p_handwriting"]:
         from .forms import entry_style
         hand = entry_style(ps, rng, pt, 1.0)
+        hand = hand.with_(size=min(hand.size, s.size * 1.15))  # stays within the row
     t = max(1.0, cv.px(0.6))
     for _ in range(n):
         h = (asc + desc) * (2.2 if boxed else 1.8)
@@ -336,17 +340,23 @@ def form_fields(cv, fr, ps, n=None):
                 bx = x0
                 for k in range(int(rng.integers(1, 4))):
                     sz = asc * 0.9
+                    word = [ps.corpus.vocab_word(rng).capitalize()]
+                    if bx + sz * 1.6 + cv.measure(word[0], sl) > x0 + cw - sz:
+                        break
                     cv.rect(bx, fr.y + asc - sz, bx + sz, fr.y + asc, t)
                     if rng.random() < 0.4:
                         cv.line((bx + 2, fr.y + asc - sz + 2), (bx + sz - 2, fr.y + asc - 2), t)
                         cv.line((bx + sz - 2, fr.y + asc - sz + 2), (bx + 2, fr.y + asc - 2), t)
-                    word = [ps.corpus.vocab_word(rng).capitalize()]
                     bx = cv.draw_words(bx + sz * 1.6, fr.y + asc, word, sl) + sz * 1.5
                     if bx > x0 + cw - sz * 4:
                         break
                 continue
             if rng.random() < 0.8:
                 label[-1] += ":"
+            while len(label) > 1 and cv.measure(" ".join(label), sl) > cw * 0.6:
+                label = label[:-1]
+            if cv.measure(" ".join(label), sl) > cw * 0.6:
+                continue
             lx = cv.draw_words(x0, fr.y + asc, label, sl) + cv.px(pt) * 0.5
             if boxed:
                 cv.rect(lx, fr.y - desc * 0.5, x0 + cw - cv.px(pt), fr.y + asc + desc * 1.8, t)
@@ -356,7 +366,8 @@ def form_fields(cv, fr, ps, n=None):
                 kind = str(rng.choice(["name", "date", "amount", "id", "phone", "email", "text"]))
                 value = _cell_text(ps, rng, kind)
                 sv = s if hand is None else hand
-                if lx + cv.px(pt) * 0.4 + cv.measure(" ".join(value), sv) < x0 + cw - cv.px(pt):
+                slack = 1.0 if hand is None else 1.15  # glyph jitter widens handwriting a little
+                if lx + cv.px(pt) * 0.4 + cv.measure(" ".join(value), sv) * slack < x0 + cw - cv.px(pt):
                     cv.draw_words(lx + cv.px(pt) * 0.4, fr.y + asc, value, sv)
         fr.y += h
 
@@ -388,10 +399,11 @@ def code_block(cv, fr, ps, n=None, pt=None, numbers=None):
             nxt = ln.index(words[len(gaps) + 1], pos)
             gaps.append((nxt - pos) * cw)
             pos = nxt
-        if x + sum(cv.measure(w, s) for w in words) + sum(gaps) > fr.x1:
-            words = words[:max(1, len(words) // 2)]
-            gaps = gaps[:len(words) - 1]
-        cv.draw_words(x, fr.y + asc, words, s, gaps)
+        while words and x + sum(cv.measure(w, s) for w in words) + sum(gaps[:len(words) - 1]) > fr.x1:
+            words = words[:-1]  # a long line is cut at the column edge
+        gaps = gaps[:max(0, len(words) - 1)]
+        if words:
+            cv.draw_words(x, fr.y + asc, words, s, gaps)
         fr.y += lh
     fr.y += lh * 0.5
 

@@ -21,7 +21,7 @@ from . import graphics as gfx
 from .fonts import families
 
 __all__ = ["inverse_bar", "vertical_id", "display_text", "narrow_line", "tick", "cross",
-           "checkbox_row", "bold_sans", "text_stamp"]
+           "checkbox_row", "bold_sans", "text_stamp", "is_free"]
 
 _STAMP_WORDS = ["RECEIVED", "PAID", "COPY", "FAXED", "APPROVED", "FILED", "ORIGINAL", "URGENT",
                 "CONFIDENTIAL", "ENTERED", "POSTED", "VOID"]
@@ -35,6 +35,19 @@ def bold_sans(ps, pt, rng, narrow=False):
     if narrow:
         st = st.with_(space=float(rng.uniform(0.3, 0.65)))
     return st
+
+
+def is_free(cv, box, margin=2):
+    """True when nothing is drawn yet in ``box`` (x0, y0, x1, y1) and its margin."""
+    x0, y0 = int(max(0, box[0] - margin)), int(max(0, box[1] - margin))
+    x1, y1 = int(min(cv.w, box[2] + margin)), int(min(cv.h, box[3] + margin))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return False
+    if any(lay[y0:y1, x0:x1].any() for lay in cv.layers.values()):
+        return False
+    if cv.over is not None and cv.over[y0:y1, x0:x1].any():
+        return False
+    return cv.under is None or not (cv.under[y0:y1, x0:x1] < 250).any()
 
 
 def inverse_bar(cv, fr, ps, words=None, pt=None, rng=None):
@@ -92,11 +105,16 @@ def vertical_id(cv, ps, rng, side=None):
     st = ps.style(pt, "bold" if rng.random() < 0.4 else "regular",
                   family=ps.mono_family if rng.random() < 0.4 else None)
     asc, desc = st.font().getmetrics()
-    side = side or str(rng.choice(["left", "right"]))
-    x = cv.px(float(rng.uniform(6, 24))) if side == "left" else \
-        cv.w - cv.px(float(rng.uniform(6, 24))) - (asc + desc)
-    y = cv.h * float(rng.uniform(0.45, 0.95))
-    cv.draw_vertical(x, y, words, st, top=cv.h * 0.05, up=rng.random() < 0.8)
+    length = sum(cv.measure(w, st) for w in words) + cv.space(st) * (len(words) + 1)
+    up = rng.random() < 0.8
+    for side in ([side] if side else list(rng.permutation(["left", "right"]))):
+        x = cv.px(float(rng.uniform(6, 24))) if side == "left" else \
+            cv.w - cv.px(float(rng.uniform(6, 24))) - (asc + desc)
+        y = cv.h * float(rng.uniform(0.45, 0.95))
+        y0 = y - length if up else cv.h - y
+        if y0 > cv.h * 0.03 and is_free(cv, (x, y0, x + asc + desc, y0 + length), 3):
+            return cv.draw_vertical(x, y, words, st, top=cv.h * 0.03, up=up) > 0
+    return False
 
 
 def display_text(cv, fr, ps, rng, words=None, px=None, align=None):
@@ -200,7 +218,7 @@ def text_stamp(cv, ps, rng, x, y):
     widths = [cv.measure(" ".join(ln), st) for ln in lines]
     pad = st.size * 0.4
     w, h = max(widths) + 2 * pad, len(lines) * (asc + desc) * 1.15 + 2 * pad
-    if x + w >= cv.w or y + h >= cv.h or x < 0 or y < 0:
+    if x + w >= cv.w or y + h >= cv.h or x < 0 or y < 0 or not is_free(cv, (x, y, x + w, y + h), 3):
         return False
     t = max(1.0, st.size * 0.08)
     cv.rect(x, y, x + w, y + h, t, layer="accent", alpha=st.alpha)

@@ -41,7 +41,8 @@ def _value(ps, rng):
 def fill_value(cv, x, baseline, x1, ps, rng, style, words=None):
     """Write an entry from ``x`` on ``baseline`` if it fits before ``x1``."""
     words = words or _value(ps, rng)
-    while words and x + cv.measure(" ".join(words), style) > x1:
+    slack = 1.15 if style.effect == "hand" else 1.0  # glyph jitter widens handwriting a little
+    while words and x + cv.measure(" ".join(words), style) * slack > x1:
         words = words[:-1]
     if words:
         cv.draw_words(x, baseline, words, style)
@@ -66,7 +67,8 @@ def _box_row(cv, fr, ps, rng, cap, entry, p_hand, t):
     xs = np.concatenate([[fr.x0], fr.x0 + cuts * fr.width, [fr.x1]])
     ca, cd = cap.font().getmetrics()
     ea, ed = entry.font().getmetrics()
-    h = ca + cd + (ea + ed) * float(rng.uniform(1.1, 1.6))
+    ea = max(ea, entry.size * 0.9)  # script fonts reach above their nominal ascent
+    h = ca + cd + (ea + ed) * float(rng.uniform(1.2, 1.7))
     if not fr.room(h):
         return False
     y0 = fr.y
@@ -88,8 +90,9 @@ def _box_row(cv, fr, ps, rng, cap, entry, p_hand, t):
             X.checkbox_row(cv, sub, ps, rng, cap.with_(size=cap.size * 1.15))
         elif rng.random() < 0.8:
             st = entry if rng.random() < 0.8 else entry_style(ps, rng, ps.body_pt, p_hand)
-            fill_value(cv, x0 + cv.px(float(rng.uniform(2, 20))), y0 + h - (ea + ed) * 0.35 - ed * 0.5,
-                       x1, ps, rng, st)
+            st = st.with_(size=min(st.size, entry.size * 1.1))
+            base = max(y0 + ca + cd + ea * 1.1, y0 + h - ed * 1.3)
+            fill_value(cv, x0 + cv.px(float(rng.uniform(2, 20))), base, x1, ps, rng, st)
     fr.y = y0 + h
     return True
 

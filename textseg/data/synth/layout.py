@@ -345,11 +345,13 @@ def _extras(cv, rng, ps, cfg, template):
     """Elements mixed into any template: display type, inverse bars, vertical IDs, notes."""
     out = {}
     if template not in ("receipt",) and rng.random() < cfg["p_vertical"]:
-        X.vertical_id(cv, ps, rng)
-        out["vertical"] = True
+        out["vertical"] = bool(X.vertical_id(cv, ps, rng))
     if template not in ("receipt", "listing", "manpage") and rng.random() < cfg["p_text_stamp"]:
-        x, y = float(rng.uniform(0, cv.w * 0.75)), float(rng.uniform(0, cv.h * 0.9))
-        out["text_stamp"] = X.text_stamp(cv, ps, rng, x, y)
+        for _ in range(6):  # a free spot (stamps go where there is room)
+            x, y = float(rng.uniform(0, cv.w * 0.75)), float(rng.uniform(0, cv.h * 0.9))
+            if X.text_stamp(cv, ps, rng, x, y):
+                out["text_stamp"] = True
+                break
     if rng.random() < cfg["p_hand_note"]:  # a handwritten note or date in free space
         st = hand_style(ps, float(rng.uniform(9, 18)), rng, layer="pen")
         x = float(rng.uniform(0, cv.w * 0.6))
@@ -361,18 +363,11 @@ def _extras(cv, rng, ps, cfg, template):
 
 
 def _free_text(cv, x, y, words, st):
-    """Draw words at (x, y) only where that strip of the page has no ink yet."""
+    """Draw words at (x, y) only where that strip of the page has nothing on it yet."""
     a, d = st.font().getmetrics()
-    w = cv.measure(" ".join(words), st)
-    y0, y1 = int(max(0, y - a - 2)), int(min(cv.h, y + d + 2))
-    x0, x1 = int(max(0, x - 2)), int(min(cv.w, x + w + 2))
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return
-    if any(lay[y0:y1, x0:x1].any() for lay in cv.layers.values()):
-        return
-    if cv.under is not None and (cv.under[y0:y1, x0:x1] < 250).any():
-        return
-    cv.draw_words(x, y, words, st)
+    w = cv.measure(" ".join(words), st) * 1.15
+    if X.is_free(cv, (x, y - a * 1.2, x + w, y + d * 1.2), 2):
+        cv.draw_words(x, y, words, st)
 
 
 def layout_page(cv, rng, corpus, template, cfg=None):
