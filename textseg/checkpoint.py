@@ -99,3 +99,43 @@ def load_weights(model, state, path="checkpoint"):
         raise CheckpointError(f"{path}: weights do not fit this model (another method, trunk or "
                               f"backbone?): " + "; ".join(parts))
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
+
+def init_from(model, path, require=("backbone.", "trunk.")):
+    """Start ``model`` from the weights in ``path`` (a textseg checkpoint, or a bare state
+    dict such as the shipped ``default.pt``): every tensor whose name and shape match is
+    copied; tensors of the model that the file lacks (a new head) keep their fresh values.
+
+    Every tensor whose name starts with one of ``require`` must be in the file with its
+    shape, or a :class:`CheckpointError` names the first mismatch (another backbone, width
+    or trunk). Returns ``(loaded, fresh)``: the counts of tensors copied and kept."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: --init weights not found")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated file, pickle with code, not a torch file
+        raise CheckpointError(f"{path}: not readable weights ({_load_failure(path, e)})") from None
+    state = obj.get("model") if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else obj
+    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(f"{path}: neither a textseg checkpoint nor a state dict of tensors")
+    own = model.state_dict()
+    for k, v in own.items():
+        if k.startswith(tuple(require)) and (k not in state or tuple(state[k].shape) != tuple(v.shape)):
+            got = "absent" if k not in state else f"{tuple(state[k].shape)}"
+            raise CheckpointError(f"{path}: weights do not fit this model's backbone and trunk "
+                                  f"({k}: {got} in the file, {tuple(v.shape)} in the model); "
+                                  f"use the config they were trained with")
+    take = {k: v.to(own[k].dtype) for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    model.load_state_dict({**own, **take})
+    return len(take), len(own) - len(take)
+
+
+def init_config(path):
+    """The config stored with ``--init`` weights (a checkpoint's, or the ``config`` entry
+    of a shipped ``default.pt``); None when the file carries none."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # reported by init_from with its reason
+        return None
+    cfg = obj.get("config") if isinstance(obj, dict) else None
+    return cfg if isinstance(cfg, (dict, str)) else None

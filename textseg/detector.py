@@ -370,3 +370,10 @@ def default_model_path() -> Optional[str]:
         if os.path.isfile(p):
             return p
     return None
+
+
+def default_weights_path() -> str | None:
+    """The shipped model's training weights (``weights/default.pt``, fp16), the start of
+    ``tools/train.py --init default``; None when this copy has none."""
+    p = os.path.join(DEFAULT_MODEL_DIR, "default.pt")
+    return p if os.path.isfile(p) else None

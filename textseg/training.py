@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
-from .checkpoint import load_checkpoint, load_weights, save_checkpoint
+from .checkpoint import init_from, load_checkpoint, load_weights, save_checkpoint
 from .data.dataset import StreamSampler, TrainDataset, build_sources
 from .errors import DataError, TextsegError, TrainingError
 from .fileio import atomic_write, ensure_writable_dir
@@ -114,7 +114,7 @@ class Trainer:
     """Holds everything one training run needs; :meth:`run` trains to ``train.steps``."""
 
     def __init__(self, cfg, work_dir, data_dirs=(), val_dir=None, resume=False, device=None,
-                 progress=True, workers=None, overwrite=False):
+                 progress=True, workers=None, overwrite=False, init=None):
         self.cfg = cfg
         self.tr = cfg["train"]
         self.work_dir = work_dir
@@ -137,6 +137,9 @@ class Trainer:
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
+        self.init_counts = None
+        if init and not resume:  # --init: start from other weights (a resumed run has its own)
+            self.init_counts = init_from(model, init)
         self.optimizer = build_optimizer(model, self.tr["optimizer"])
         self.scheduler = build_scheduler(self.optimizer, cfg)
         amp = self.tr.get("amp")
@@ -373,6 +376,9 @@ class Trainer:
 
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} \
             if _in_main_thread() else {}
+        if self.init_counts:
+            self.log(f"--init: {self.init_counts[0]} tensors from the given weights, "
+                     f"{self.init_counts[1]} new (a head the weights do not have)")
         self.model.train()
         bs = int(self.tr["batch_size"]) * self.world
         bad, log_every = 0, int(self.tr["log_every"])
