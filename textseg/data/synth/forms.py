@@ -21,7 +21,7 @@ from . import extras as X
 from . import graphics as gfx
 from .handwriting import hand_style
 
-__all__ = ["boxform", "fill_value", "entry_style"]
+__all__ = ["boxform", "fill_value", "entry_style", "fax_header"]
 
 
 def entry_style(ps, rng, pt, p_hand):
@@ -48,16 +48,24 @@ def fill_value(cv, x, baseline, x1, ps, rng, style, words=None):
         cv.draw_words(x, baseline, words, style)
 
 
-def _fax_header(cv, ps, rng, left, right, top):
-    st = ps.mono(float(rng.uniform(6, 8.5)))
-    asc = st.font().getmetrics()[0]
+def fax_header(cv, ps, rng, left, right, y):
+    """The line a fax machine prints at the top (date and time, sender, number, page),
+    in small mono, where the band is still free. Returns True when drawn."""
+    st = ps.mono(float(rng.uniform(6, 8.5)), "bold" if rng.random() < 0.3 else "regular")
+    asc, desc = st.font().getmetrics()
     c = ps.corpus
-    y = max(asc + 2, top * float(rng.uniform(0.3, 0.7)))
-    parts = [[c.token(rng, "date"), c.token(rng, "time")], c.title(rng, 1, 3),
+    y = max(asc + 2, y)
+    if not X.is_free(cv, (left, y - asc, cv.w - right, y + desc), 2):
+        return False
+    parts = [[c.token(rng, "date"), c.token(rng, "time")], [w.upper() for w in c.title(rng, 1, 3)],
              [c.token(rng, "phone")], ["P." + f"{int(rng.integers(1, 9)):02d}"]]
-    xs = np.linspace(left, cv.w - right, len(parts) + 1)[:-1]
-    for x, words in zip(xs, parts):
-        cv.draw_words(x, y, words, st)
+    xs = np.linspace(left, cv.w - right, len(parts) + 1)
+    for x, x1, words in zip(xs[:-1], xs[1:], parts):
+        while words and cv.measure(" ".join(words), st) > x1 - x - cv.space(st):
+            words = words[:-1]
+        if words:
+            cv.draw_words(x, y, words, st)
+    return True
 
 
 def _box_row(cv, fr, ps, rng, cap, entry, p_hand, t):
@@ -168,7 +176,7 @@ def boxform(cv, rng, ps, cfg):
     left, top, right, bottom = (cv.px(72 * float(rng.uniform(0.3, 0.8))) for _ in range(4))
     p_hand = float(cfg["p_handwriting"])
     if rng.random() < 0.35:
-        _fax_header(cv, ps, rng, left, right, top)
+        fax_header(cv, ps, rng, left, right, top * float(rng.uniform(0.3, 0.7)))
     fr = B.Frame(left, cv.w - right, top, cv.h - bottom)
     if rng.random() < 0.4:
         gfx.logo(cv, (left, top, left + cv.px(40), top + cv.px(40)), rng)

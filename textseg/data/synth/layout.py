@@ -352,6 +352,9 @@ def _extras(cv, rng, ps, cfg, template):
             if X.text_stamp(cv, ps, rng, x, y):
                 out["text_stamp"] = True
                 break
+    if template in ("letter", "form", "report", "article") and rng.random() < cfg["p_fax_header"]:
+        m = cv.px(float(rng.uniform(10, 40)))
+        out["fax_header"] = forms.fax_header(cv, ps, rng, m, m, cv.px(float(rng.uniform(8, 20))))
     if rng.random() < cfg["p_hand_note"]:  # a handwritten note or date in free space
         st = hand_style(ps, float(rng.uniform(9, 18)), rng, layer="pen")
         x = float(rng.uniform(0, cv.w * 0.6))

@@ -97,6 +97,7 @@ SYNTH_DEFAULTS = {
     "p_display": 0.2,          # display type 30-200 px tall
     "p_hand_note": 0.1,        # a handwritten note or date somewhere on the page
     "p_text_stamp": 0.12,      # an office stamp with words (RECEIVED, a date): labelled
+    "p_fax_header": 0.12,      # a fax machine's header line at the top (letters, forms, reports)
 }
 
 
