@@ -255,3 +255,47 @@ def test_analyze_with_image_finds_an_upside_down_page():
     assert all(abs(w.direction - 180) < 2 for w in layout.words)
     # reading order still runs from the (upright) top-left word
     assert layout.words[0].index == 0
+
+
+def test_ink_axis_of_turned_pages():
+    from textseg.layout.orientation import ink_axis
+
+    img, boxes = text_image(2)
+    for angle in (0, 90, 180, 270):
+        im, _ = turn_page(img, boxes, angle)
+        base, skew, ratio = ink_axis(im)
+        assert base == angle % 180 and abs(skew) <= 0.5 and ratio > 2
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_detect_upright_with_a_detector_blind_to_sideways_text(angle):
+    from textseg.layout import detect_upright
+
+    img, boxes = text_image(3)
+    pages = {a: turn_page(img, boxes, a) for a in (0, 90, 180, 270)}
+    calls = []
+
+    def detect(image):
+        for a, (im, polys) in pages.items():
+            if im.shape == image.shape and np.array_equal(im, image):
+                calls.append(a)
+                if a in (0, 180):
+                    return [(order_clockwise(p), 0.9) for p in polys]
+                # sideways text: fragments, wide boxes across the text's axis
+                out = []
+                for p in polys:
+                    c = p.mean(axis=0)
+                    out.append((word(c[0] - 6, c[1] - 2, 12, 4), 0.5))
+                return out
+        raise AssertionError("unexpected image")
+
+    words, (found, skew, conf) = detect_upright(detect, pages[angle][0])
+    assert found == angle
+    truth = pages[angle][1]
+    assert len(words) == len(truth)
+    t = np.radians(angle)
+    for (p, _), q in zip(words, truth):
+        # the same corners, re-started at the top-left as read
+        assert np.allclose(np.sort(p, axis=0), np.sort(q, axis=0), atol=1e-3)
+        assert np.dot(p[1] - p[0], [np.cos(t), np.sin(t)]) > 0
+    assert len(calls) == (2 if angle in (90, 270) else 1)
