@@ -139,22 +139,30 @@ def photocopy(g, rng, cfg):
 
 
 def creases(page, rng):
-    """1-3 fold lines across the page: a light ridge beside a dark valley."""
+    """1-3 fold lines across the page: a light ridge beside a dark valley (computed in the
+    band around each fold only)."""
     h, w = page.shape[:2]
-    f = np.ones((h, w), np.float32)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = page.copy()
     for _ in range(int(rng.integers(1, 4))):
         horiz = rng.random() < 0.75
-        ang = float(rng.normal(0, 0.05))
-        if horiz:
-            d = yy - (float(rng.uniform(0.1, 0.9)) * h + np.tan(ang) * (xx - w / 2))
-        else:
-            d = xx - (float(rng.uniform(0.1, 0.9)) * w + np.tan(ang) * (yy - h / 2))
+        slope = float(np.tan(rng.normal(0, 0.05)))
         s = float(rng.uniform(1.5, 5.0))
         k = float(rng.uniform(0.06, 0.2))
-        f *= 1.0 - k * np.exp(-(d / s) ** 2) + 0.6 * k * np.exp(-((d - 2.5 * s) / (2 * s)) ** 2)
-    f = f if page.ndim == 2 else f[..., None]
-    return np.clip(page.astype(np.float32) * f, 0, 255).astype(np.uint8)
+        img = out if horiz else out.swapaxes(0, 1)  # a vertical fold is a horizontal one, transposed
+        H, W = img.shape[:2]
+        c = float(rng.uniform(0.1, 0.9)) * H
+        ends = [c + slope * (0 - W / 2), c + slope * (W - W / 2)]
+        y0, y1 = int(max(0, min(ends) - 4 * s)), int(min(H, max(ends) + 9 * s))
+        if y1 <= y0:
+            continue
+        yy = np.arange(y0, y1, dtype=np.float32)[:, None]
+        xx = np.arange(W, dtype=np.float32)[None, :]
+        d = yy - (c + slope * (xx - W / 2))
+        f = 1.0 - k * np.exp(-(d / s) ** 2) + 0.6 * k * np.exp(-((d - 2.5 * s) / (2 * s)) ** 2)
+        band = img[y0:y1].astype(np.float32)
+        band *= f if band.ndim == 2 else f[..., None]
+        img[y0:y1] = np.clip(band, 0, 255).astype(np.uint8)
+    return out
 
 
 def surface(shape, rng, ch):
@@ -174,16 +182,19 @@ def surface(shape, rng, ch):
 def shadow(img, rng):
     """A soft shadow (a hand or a phone) over one side of the photo."""
     h, w = img.shape[:2]
-    m = np.zeros((h, w), np.float32)
+    f = max(1, max(h, w) // 200)  # drawn and blurred small, then scaled up: it is smooth
+    sh, sw = max(2, h // f), max(2, w // f)
+    m = np.zeros((sh, sw), np.float32)
     side = int(rng.integers(4))
-    pts = rng.uniform(0, 1, (5, 2)) * np.array([w, h])
-    edge = {0: (0, None), 1: (w, None), 2: (None, 0), 3: (None, h)}[side]
+    pts = rng.uniform(0, 1, (5, 2)) * np.array([sw, sh])
+    edge = {0: (0, None), 1: (sw, None), 2: (None, 0), 3: (None, sh)}[side]
     pts[:2] = [[edge[0] if edge[0] is not None else 0, edge[1] if edge[1] is not None else 0],
-               [edge[0] if edge[0] is not None else w, edge[1] if edge[1] is not None else h]]
+               [edge[0] if edge[0] is not None else sw, edge[1] if edge[1] is not None else sh]]
     hull = cv2.convexHull(pts.astype(np.float32)).astype(np.int32)
     cv2.fillPoly(m, [hull], 1.0)
-    m = cv2.GaussianBlur(m, (0, 0), float(rng.uniform(0.02, 0.08)) * max(h, w))
+    m = cv2.GaussianBlur(m, (0, 0), float(rng.uniform(0.02, 0.08)) * max(sh, sw))
     k = float(rng.uniform(0.2, 0.55))
-    f = 1.0 - k * m
-    f = f if img.ndim == 2 else f[..., None]
-    return np.clip(img.astype(np.float32) * f, 0, 255).astype(np.uint8)
+    f = cv2.resize(1.0 - k * m, (w, h), interpolation=cv2.INTER_LINEAR)
+    if img.ndim == 3:
+        f = cv2.merge([f, f, f])
+    return cv2.multiply(img, f, dtype=cv2.CV_8U)

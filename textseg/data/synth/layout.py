@@ -32,7 +32,8 @@ def new_canvas(rng, template, dpi, max_side):
     """A blank canvas of a paper size suited to the template (receipts are narrow)."""
     if template == "receipt":  # till rolls: 58 or 80 mm wide, short to very long
         w_in = float(rng.choice([2.28, 3.15])) * float(rng.uniform(0.85, 1.1))
-        h_in = w_in * float(np.exp(rng.uniform(np.log(1.3), np.log(5.0))))
+        # a long roll, cut after the text (receipts.receipt): the text decides the length
+        h_in = w_in * float(rng.uniform(3.0, 5.0))
         paper = "receipt"
     else:
         names = list(_PAPER_P)
@@ -42,8 +43,8 @@ def new_canvas(rng, template, dpi, max_side):
         if template in ("article", "report", "sparse") and rng.random() < 0.06:
             w_in, h_in = h_in, w_in  # landscape
     eff = dpi
-    if max_side:
-        eff = min(dpi, max_side / max(w_in, h_in))
+    if max_side:  # a receipt is cut shorter after drawing and the scan scales it to max_side
+        eff = min(dpi, max_side * (1.6 if template == "receipt" else 1.0) / max(w_in, h_in))
     cv = Canvas(round(w_in * eff), round(h_in * eff), eff)
     return cv, paper
 
@@ -385,7 +386,7 @@ def layout_page(cv, rng, corpus, template, cfg=None):
         mono = rng.random() < 0.4
     pt = None
     if template == "receipt":
-        pt = float(rng.uniform(7, 10))
+        pt = float(rng.uniform(8.5, 13))
     elif template == "listing":
         pt = float(rng.uniform(6.5, 10))
     ps = B.page_style(cv, rng, corpus, body_pt=pt, mono=mono)

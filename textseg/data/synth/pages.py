@@ -82,6 +82,8 @@ SYNTH_DEFAULTS = {
     "p_halftone": 0.15,        # of photocopies: halftone screen
     "p_streaks": 0.35,         # of photocopies: toner streaks
     "p_crop": 0.12,            # the page runs off the scan on 1-2 sides
+    "receipt_dpi": (150, 600),  # receipts (within dpi_range low .. 2 x high; the long side
+                               # stays under max_side, so long rolls come out at lower DPI)
     "p_photo": 0.35,           # of receipts: photographed (perspective, surface, shadow)
     "photo_rotate": 10.0,
     "photo_perspective": 0.07,
@@ -251,6 +253,10 @@ def draw_page(seed, cfg=None):
         elif u < cfg["p_photocopy"]:
             mode = "photocopy"
     dpi = float(rng.uniform(*cfg["dpi_range"]))
+    if template == "receipt":  # till rolls are scanned or photographed close: large type
+        lo, hi = cfg["dpi_range"]
+        rlo, rhi = (float(np.clip(v, lo, 2 * hi)) for v in cfg["receipt_dpi"])
+        dpi = float(rng.uniform(rlo, rhi))
     if mode == "photocopy":  # faxes and copies are low resolution (within the page's range)
         lo, hi = cfg["photocopy_dpi"]
         dpi = float(np.clip(rng.uniform(lo, hi), *cfg["dpi_range"]))

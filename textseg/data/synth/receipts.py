@@ -97,7 +97,7 @@ def receipt(cv, rng, ps, cfg):
                                  space=float(rng.uniform(1.0, 2.0)))
         look = "spaced"
     # a receipt line holds 28-48 characters: letter spacing and size give way to that
-    need = int(rng.integers(28, 44))
+    need = int(rng.integers(26, 42))
     for _ in range(8):
         cols = 2 * cv.measure("0000.00", body) + cv.measure("Qty", body) + 4.5 * cv.space(body)
         if cv.measure("0" * need, body) <= fr.width and cols <= 0.7 * fr.width:
