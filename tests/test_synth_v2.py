@@ -271,3 +271,23 @@ def test_words_do_not_overlap(template):
         frac = inter / np.minimum(area[:, None], area[None, :]).clip(1)
         np.fill_diagonal(frac, 0)
         assert frac.max() < 0.3, (seed, template)
+
+
+@pytest.mark.parametrize("key,meta_key,value", [("p_dither", "copy", "dither"),
+                                                ("p_halftone", "copy", "halftone"),
+                                                ("p_streaks", "streaks", True)])
+def test_copy_effects(key, meta_key, value):
+    cfg = _cfg("letter", p_photocopy=1.0, p_dither=0.0, p_halftone=0.0, p_streaks=0.0)
+    cfg[key] = 1.0
+    page = synth.generate_page(6, cfg)
+    assert page.meta[meta_key] == value
+    _check_labels(page)
+
+
+def test_thermal_fading_and_fax_header():
+    cv, _, meta, _ = draw_page(2, _cfg("receipt", p_thermal=1.0, p_dot_matrix=0.0))
+    assert meta["print"].endswith("+faded")
+    cv, _, meta, _ = draw_page(2, _cfg("letter", p_fax_header=1.0, dpi_range=(90, 100)))
+    assert meta["fax_header"]
+    top = [w for w in cv.words if w.box[3] < cv.h * 0.06]
+    assert top and any(w.text.startswith("P.") for w in top)
