@@ -53,6 +53,26 @@ def reading_start(poly, direction):
     return np.roll(p, -k, axis=0)
 
 
+def _reading_starts(polys, dirs):
+    """:func:`reading_start` of every polygon (list of (N, 2)) with its direction (M, 2):
+    quads at once (array operations), other polygons one by one."""
+    out = [None] * len(polys)
+    quad = [k for k, p in enumerate(polys) if np.asarray(p).reshape(-1, 2).shape[0] == 4]
+    if quad:
+        q = np.stack([np.asarray(polys[k], np.float32).reshape(4, 2) for k in quad])
+        u = np.asarray(dirs, np.float64)[quad]
+        edge = np.roll(q, -1, axis=1) - q
+        k0 = np.argmax(np.einsum("mkc,mc->mk", edge, u), axis=1)
+        idx = (k0[:, None] + np.arange(4)) % 4
+        q = q[np.arange(len(q))[:, None], idx]
+        for j, k in enumerate(quad):
+            out[k] = q[j]
+    for k, p in enumerate(polys):
+        if out[k] is None:
+            out[k] = reading_start(p, dirs[k])
+    return out
+
+
 def _rect(points, u):
     """The rectangle along unit ``u`` holding ``points`` (K, 2): (4, 2) clockwise (image
     coordinates) from its top-left in the reading frame, and its extents."""
@@ -152,14 +172,20 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
 
     # line rectangles, and their boxes in the page frame
     n_page = np.array([-u_page[1], u_page[0]])
+    if lines:
+        dirs = np.array([u for _, u, _, _ in lines])
+        rect_all = order_clockwise(np.array([box for *_, box in lines], np.float32))
+        rect_all = np.stack(_reading_starts(list(rect_all), dirs))
     boxes, heights, n_words, vert, rects = [], [], [], [], []
-    for members, u, vertical, box in lines:
+    word_dir = np.zeros((len(words), 2))
+    for li, (members, u, vertical, _) in enumerate(lines):
         # the words along the line, in reading order
         c = quads[members].mean(axis=1) @ u
         members = members[np.argsort(c, kind="stable")]
-        rect = reading_start(order_clockwise(box.astype(np.float32)), u)
+        rect = rect_all[li]
         c0, c1 = (rect @ np.array([-u[1], u[0]]))[[0, 3]]
         rects.append((members, u, vertical, rect, c1 - c0))
+        word_dir[members] = u
         x, y = rect @ u_page, rect @ n_page
         boxes.append((x.min(), y.min(), x.max(), y.max()))
         heights.append(c1 - c0)
@@ -167,12 +193,14 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
         vert.append(vertical)
     blocks = reading_order(np.array(boxes), np.array(heights), np.array(n_words),
                            np.array(vert), **(order_options or {}))
+    word_poly = _reading_starts([w[0] for w in words], word_dir)
 
     for kind, line_idx in blocks:
         block_lines = []
         for li in line_idx:
             members, u, vertical, rect, _ = rects[li]
-            ws = [Word(reading_start(words[k][0], u), scores[k], _deg(u), index=int(k)) for k in members]
+            deg = _deg(u)
+            ws = [Word(word_poly[k], scores[k], deg, index=int(k)) for k in members]
             sc = [s for s in (scores[k] for k in members) if s is not None]
             baseline = np.array([rect[3], rect[2]], np.float32)
             block_lines.append(Line(rect, ws, float(np.mean(sc)) if sc else None, _deg(u),
