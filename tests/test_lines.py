@@ -254,3 +254,18 @@ def test_marks_are_not_segments():
     assert len(kept) == len(rows) + 2
     label, info = line_labels([(q, 1.0) for q in quads])
     assert info["mark"].sum() == 2
+
+
+def test_many_words_segment_fast():
+    rng = np.random.default_rng(4)
+    quads = []
+    for col in range(3):
+        q, _ = paragraph(50 + col * 420, 50, 80, 380, rng, justified=True)
+        quads += q
+    dets = [(q, 0.9) for q in quads]
+    segment_lines(dets)
+    t = time.perf_counter()
+    lines = segment_lines(dets)
+    elapsed = time.perf_counter() - t
+    assert len(lines) == 240
+    assert elapsed < 0.5, elapsed  # ~10 ms on an idle core; generous for shared CI

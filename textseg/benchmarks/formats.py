@@ -4,9 +4,10 @@ official schemas (lxml), read back, and the words and lines read back scored aga
 ground truth (ICDAR 2015 protocol) next to those of the JSON file.
 
     python -m textseg.benchmarks.formats --data ../shared/data/docbench-dev \\
-        --schemas tests/data/schemas [--detections FILE.pkl]
+        --schemas tests/data/schemas [--model default | --detections FILE.pkl]
 
-Without ``--detections`` the page's ground-truth words are analysed.
+Without ``--model`` (a model's words) or ``--detections`` (saved ones, see
+:mod:`textseg.benchmarks.lines`) the page's ground-truth words are analysed.
 """
 
 from __future__ import annotations
@@ -80,12 +81,18 @@ def main(argv=None):
     ap.add_argument("--data", required=True)
     ap.add_argument("--schemas", help="folder with alto-4-4.xsd and pagecontent-2019-07-15.xsd")
     ap.add_argument("--detections")
+    ap.add_argument("--model", help="'default' or a model file: analyse its words")
+    ap.add_argument("--threads", type=int)
     ap.add_argument("--out", help="keep the files in this folder")
     args = ap.parse_args(argv)
     dets = None
     if args.detections:
         with open(args.detections, "rb") as f:
             dets = pickle.load(f)
+    elif args.model:
+        from .lines import detect_folder
+
+        dets = detect_folder(args.data, args.model, args.threads)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
     r = measure(args.data, args.schemas, dets, args.out)
