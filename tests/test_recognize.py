@@ -104,7 +104,9 @@ def test_find_tessdata_order_and_missing(tmp_path, monkeypatch):
         T.find_tessdata("eng+xyz", tessdata=a)
     msg = str(e.value)
     assert "xyz" in msg and "pip install tessdata-fast-xyz" in msg and "\n" not in msg
-    assert isinstance(e.value, ValueError)
+    from textseg.errors import TextsegError
+
+    assert isinstance(e.value, ValueError) and isinstance(e.value, TextsegError)
 
 
 def test_missing_tesserocr_is_one_line_error(monkeypatch):

@@ -11,13 +11,10 @@ import numpy as np
 
 __all__ = ["RecognizerError", "Word", "Line", "Recognizer"]
 
-try:  # the project's error root, where the tree has one
-    from ..errors import TextsegError as _ErrorBase  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the tree
-    _ErrorBase = ValueError
+from ..errors import TextsegError
 
 
-class RecognizerError(_ErrorBase, *(() if issubclass(_ErrorBase, ValueError) else (ValueError,))):
+class RecognizerError(TextsegError, ValueError):
     """A recogniser cannot run: its package or language data is missing, or it was given
     options it does not know. The message is one line and says how to install what is
     missing."""
