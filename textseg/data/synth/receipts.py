@@ -163,7 +163,10 @@ def receipt(cv, rng, ps, cfg):
         _row(cv, fr, [["Item"], ["Qty"], ["Price"], ["Amount"]] if rng.random() < 0.6 else
              [["DESCRIPTION"], ["QTY"], ["U/P"], ["TOTAL"]], xs, aligns, body, lh)
         _rule(cv, fr, body, rng, sep)
-    two_line = rng.random() < 0.5 or xs[1] - xs[0] < fr.width * 0.4
+    narrow = xs[1] - xs[0] < fr.width * 0.4
+    two_line = rng.random() < 0.5 or narrow
+    # narrow rolls print "2 @ 5.70" in one column: (code or quantity) | unit price | amount
+    xs_n = [fr.x0, fr.x1 - 2.3 * num, fr.x1 - num, fr.x1]
     for _ in range(int(rng.integers(2, 25))):
         if not fr.room(lh * 6):
             break
@@ -172,7 +175,11 @@ def receipt(cv, rng, ps, cfg):
         q = int(rng.integers(1, 6))
         price = float(np.exp(rng.uniform(0, 5)))
         cells = [[f"{q}"], [f"{price:.2f}"], [f"{q * price:.2f}"]]
-        if two_line:
+        if narrow:
+            _row(cv, fr, [desc], [fr.x0, fr.x1], ["left"], body, lh)
+            first = [c.token(rng, "code")] if rng.random() < 0.5 else [f"{q}", "x"]
+            _row(cv, fr, [first, [f"@{price:.2f}"], cells[2]], xs_n, ["left", "right", "right"], body, lh)
+        elif two_line:
             _row(cv, fr, [desc], [fr.x0, fr.x1], ["left"], body, lh)
             _row(cv, fr, [[c.token(rng, "code")]] + cells, xs, aligns, body, lh)
         else:
