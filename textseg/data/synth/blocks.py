@@ -285,11 +285,21 @@ def table(cv, fr, ps, rows=None, rules=None):
     fr.y += cv.px(pt) * 0.8
 
 
+def _narrow_maybe(ps, rng, style):
+    """With the page config's ``p_narrow_space``: bold sans with narrow word spaces."""
+    cfg = getattr(ps, "cfg", None)
+    if cfg is None or rng.random() >= cfg["p_narrow_space"]:
+        return style
+    from .extras import bold_sans
+    return bold_sans(ps, style.size * 72.0 / ps.cv.dpi, rng, narrow=True)
+
+
 def key_values(cv, fr, ps, n=None):
     """Label: value rows (metadata, invoice headers), labels bold or regular."""
     rng = ps.rng
     n = n or int(rng.integers(2, 8))
     s, sb = ps.body, ps.style(ps.body_pt, "bold" if rng.random() < 0.6 else "regular")
+    sb = _narrow_maybe(ps, rng, sb)
     asc, desc = _metrics(cv, s)
     col = cv.px(ps.body_pt) * float(rng.uniform(6, 12))
     colon = rng.random() < 0.7
@@ -317,6 +327,7 @@ def form_fields(cv, fr, ps, n=None):
     pt = ps.body_pt
     s = ps.style(pt)
     sl = ps.style(pt * float(rng.uniform(0.75, 1.0)), "bold" if rng.random() < 0.4 else "regular")
+    sl = _narrow_maybe(ps, rng, sl)
     asc, desc = _metrics(cv, s)
     boxed = rng.random() < 0.5
     filled = float(rng.uniform(0.2, 0.9))
