@@ -289,7 +289,7 @@ def test_detect_upright_with_a_detector_blind_to_sideways_text(angle):
                 return out
         raise AssertionError("unexpected image")
 
-    words, (found, skew, conf) = detect_upright(detect, pages[angle][0])
+    words, (found, skew, conf) = detect_upright(detect, pages[angle][0], redetect=False)
     assert found == angle
     truth = pages[angle][1]
     assert len(words) == len(truth)
@@ -299,3 +299,10 @@ def test_detect_upright_with_a_detector_blind_to_sideways_text(angle):
         assert np.allclose(np.sort(p, axis=0), np.sort(q, axis=0), atol=1e-3)
         assert np.dot(p[1] - p[0], [np.cos(t), np.sin(t)]) > 0
     assert len(calls) == (2 if angle in (90, 270) else 1)
+    # detected again once upright: the upright page's words, mapped back
+    calls.clear()
+    again, (found, _, _) = detect_upright(detect, pages[angle][0])
+    assert found == angle and calls[-1] == 0
+    assert len(calls) == {0: 1, 90: 2, 180: 2, 270: 3}[angle]
+    for (p, _), (q, _) in zip(again, words):
+        assert np.allclose(np.sort(p, axis=0), np.sort(q, axis=0), atol=1e-3)
