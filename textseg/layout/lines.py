@@ -1,7 +1,16 @@
 """Group word boxes into text lines, for OCR engines that read whole lines.
 
-    from textseg.layout import group_lines
-    lines = group_lines(words)   # words, lines: list of (polygon float32 (N, 2), score)
+    from textseg.layout import group_lines, segment_lines
+    lines = group_lines(words)     # words, lines: list of (polygon float32 (N, 2), score)
+    segments = segment_lines(words)
+
+:func:`group_lines` gives visual rows (the rules below); :func:`segment_lines` cuts them
+further into *segments*, runs of words with the normal word spacing of their page and
+block, ending at any wider gap (column gutter, table cell, tab stop, receipt column):
+see :func:`_segment_cuts` and :data:`SEGMENT_DEFAULTS`. Segments are what a line
+recogniser reads well, and what receipts' and forms' ground truth counts.
+
+Visual rows:
 
 Two words join the same line when, in the frame of their reading direction,
 
@@ -303,14 +312,22 @@ def _segment_cuts(geom, row, i, j, gap, opts):
     """Which row links (i[k] -> j[k], ``gap``) are wider than a word space (bool per link).
 
     Gaps are measured in row heights (the upper quartile of the word heights of the
-    visual row, steadier
-    than the pair's own heights, which vary with ascenders and descenders). The normal
-    word space is the mode of those gaps over the block (the rows around a row, within
-    ``block_rows`` row heights and overlapping it along the line), or over the page where
-    a block has too few gaps. A gap is a segment break when it is wider than
-    ``segment_gap`` x that space, and either lies on a gutter or is also wider than
-    ``row_gap`` x the row's own spacing (the lower quartile of its other gaps: justified
-    lines stretch every space of a row alike, and keep them).
+    visual row: steadier than the pair's own heights, which vary with ascenders and
+    descenders, and punctuation is short). The normal word space is the mode of those
+    gaps over the block (the rows around a row, within ``block_rows`` row heights and
+    overlapping it along the line; 12 gaps at least), else over the page. The row's own
+    spacing is the lower quartile of its word gaps (those over ``min_space``; rows of 2+).
+    A gap is a segment break when
+
+    * it is wider than ``split_gap`` x the word space (and ``min_split_gap``), and than
+      ``row_gap`` x the row's own spacing (justified lines stretch every space of a row
+      alike, and keep them); or
+    * it is wider than ``segment_gap`` x the word space (and ``min_segment_gap``), not
+      as wide as the row's spaces, and lies on a gutter (:func:`_on_gutter`, the strip
+      running through the rows above or those below); or
+    * it is wider than ``column_gap`` x the row's own spacing (and ``min_segment_gap``),
+      lies on a gutter, and a word beside it lines up with a word of the rows around
+      (:func:`_aligned`): columns and table cells do, rivers of justified text do not.
     """
     quads, height, rot = geom[0], geom[4], geom[6]
     m = len(height)
