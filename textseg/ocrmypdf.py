@@ -170,10 +170,39 @@ def _line_geometry(line):
     return 0.0, slope
 
 
+def _skewed_line_box(el, quad, slope, baseline, box):
+    """Line box and hOCR baseline for a level or slightly skewed line.
+
+    OCRmyPDF's renderer sizes the font from the line box: the height above the baseline at
+    the box's left edge. The box of a skewed line is taller than its text, so the line gets
+    a box as high as its text at its left end (its words keep their own boxes) and the
+    baseline of the engine (``y = slope * (x - left) + intercept`` from the bottom-left),
+    or one a fifth of the height above the bottom."""
+    from ocrmypdf.hocrtransform import BoundingBox
+    from ocrmypdf.models.ocr_element import Baseline
+
+    tl, _, _, bl = quad
+    h = float(np.hypot(*(bl - tl)))
+    if h < 1:
+        return
+    if baseline is not None:
+        (bx0, by0), (bx1, by1) = np.asarray(baseline, np.float64)
+        if abs(bx1 - bx0) > 1e-6 and abs((by1 - by0) / (bx1 - bx0)) <= 0.3:
+            slope = float((by1 - by0) / (bx1 - bx0))
+    top = tl[1] + slope * (box.left - tl[0])
+    bottom = top + h
+    intercept = -0.2 * h
+    if baseline is not None:
+        y_left = by0 + slope * (box.left - bx0)
+        if -0.6 * h < y_left - bottom <= 0.05 * h:  # a plausible baseline only
+            intercept = min(float(y_left - bottom), 0.0)
+    el.bbox = BoundingBox(left=box.left, top=float(top), right=box.right, bottom=float(bottom))
+    el.baseline = Baseline(slope=float(slope), intercept=float(intercept))
+
+
 def page_tree(lines, width, height, dpi, page_number=0, language=None):
     """The recognised lines as OCRmyPDF's OCR tree: ocr_page > ocr_line > ocrx_word."""
     from ocrmypdf.hocrtransform import BoundingBox, OcrClass, OcrElement
-    from ocrmypdf.models.ocr_element import Baseline
 
     from .recognize import reading_order
 
@@ -189,16 +218,9 @@ def page_tree(lines, width, height, dpi, page_number=0, language=None):
         angle, slope = _line_geometry(ln)
         el = OcrElement(ocr_class=OcrClass.LINE, bbox=box, textangle=angle or None,
                         language=language, confidence=float(ln.confidence))
-        if slope is not None and ln.baseline is not None:
-            # hOCR baseline: y = slope * (x - left) + intercept, from the box's bottom-left,
-            # from the engine's baseline (the renderer sizes the font from it)
-            (bx0, by0), (bx1, by1) = np.asarray(ln.baseline, np.float64)
-            if abs(bx1 - bx0) > 1e-6:
-                slope = float((by1 - by0) / (bx1 - bx0))
-            y_left = by0 + slope * (box.left - bx0)
-            intercept = float(min(y_left - box.bottom, 0.0))
-            if intercept > -0.6 * box.height:  # a plausible baseline only
-                el.baseline = Baseline(slope=slope, intercept=intercept)
+        p = np.asarray(ln.polygon, np.float64).reshape(-1, 2)
+        if slope is not None and len(p) == 4:
+            _skewed_line_box(el, p, slope, ln.baseline, box)
         for w in words:
             el.children.append(OcrElement(ocr_class=OcrClass.WORD, bbox=_bbox(w.polygon),
                                           text=w.text, confidence=float(w.confidence),

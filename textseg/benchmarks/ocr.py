@@ -1,6 +1,6 @@
 """OCR measured: Tesseract alone against textseg's lines + Tesseract, on ground-truth words.
 
-    python -m textseg.benchmarks.ocr --data ../shared/data/funsd-train [--limit N]
+    python -m textseg.benchmarks.ocr --data ../shared/data/funsd-train [--limit N] [--pdf-pages N]
 
 For every page of ``DATA`` (``images/`` + ``words/gt_*.txt``, ICDAR 2015 files whose text
 fields are the transcriptions; ``###`` is no text):
@@ -213,6 +213,107 @@ def measure(data_dir, limit=None, lang="eng", detector=None, systems=("tesseract
     return out
 
 
+def text_layer_words(pdf_path, dpi, page_index=0, loose=False):
+    """``[(word, [x0, y0, x1, y1])]`` of a PDF page's text layer (pypdfium2), boxes in pixels
+    at ``dpi`` (top-left origin), from the glyph boxes of the characters (``loose``: their
+    font-height boxes, what a selection shows)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    try:
+        page = pdf[page_index]
+        _, height_pt = page.get_size()
+        tp = page.get_textpage()
+        s = dpi / 72.0
+        words, cur, box = [], [], None
+        for i in range(tp.count_chars()):
+            ch = tp.get_text_range(i, 1)
+            if not ch or ch.isspace():
+                if cur:
+                    words.append(("".join(cur), box))
+                cur, box = [], None
+                continue
+            left, bottom, right, top = tp.get_charbox(i, loose=loose)
+            b = [left * s, (height_pt - top) * s, right * s, (height_pt - bottom) * s]
+            box = b if box is None else [min(box[0], b[0]), min(box[1], b[1]),
+                                         max(box[2], b[2]), max(box[3], b[3])]
+            cur.append(ch)
+        if cur:
+            words.append(("".join(cur), box))
+        tp.close()
+        page.close()
+    finally:
+        pdf.close()
+    return words
+
+
+def _aabb_iou(a, b):
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def measure_pdf(data_dir, limit=3, dpi=200, lang="eng"):
+    """Searchable PDFs through the OCRmyPDF plugin (:mod:`textseg.ocrmypdf`): each of the
+    first ``limit`` pages saved as an image-only PDF at ``dpi``, run through
+    ``ocrmypdf --plugin textseg.ocrmypdf``; the share of the words the plugin read (those
+    with a letter or digit) that its text layer holds with the same text at their box (IoU >
+    0.5), with the layer's glyph boxes and with its font-height ("loose") boxes. Needs the
+    ocr extra."""
+    import os
+    import tempfile
+
+    import ocrmypdf
+    from PIL import Image
+
+    import textseg.ocrmypdf as plugin
+
+    from ..data.icdar import find_pairs
+
+    pairs = [p for p in find_pairs(data_dir, level="word")][:int(limit)]
+    total, found = 0, {}
+    per_page = []
+    seen, read = [], plugin.read_image
+
+    def spy(img, options=None):
+        lines = read(img, options)
+        seen.append(lines)
+        return lines
+
+    plugin.read_image = spy
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for img_path, _ in pairs:
+                key = os.path.splitext(os.path.basename(img_path))[0]
+                src, out = os.path.join(tmp, f"{key}.pdf"), os.path.join(tmp, f"{key}_ocr.pdf")
+                Image.open(img_path).convert("RGB").save(src, resolution=float(dpi))
+                seen.clear()
+                t = time.perf_counter()
+                ocrmypdf.ocr(src, out, plugins=["textseg.ocrmypdf"], output_type="pdf",
+                             optimize=0, progress_bar=False, jobs=1, use_threads=True,
+                             language=lang.split("+"))
+                seconds = time.perf_counter() - t
+                ours = [(w.text, [*np.min(w.polygon, axis=0), *np.max(w.polygon, axis=0)])
+                        for ln in (seen[0] if seen else []) for w in ln.words
+                        if any(c.isalnum() for c in w.text)]
+                row = {"page": key, "words": len(ours), "seconds": seconds}
+                for kind, loose in (("glyph", False), ("loose", True)):
+                    layer = text_layer_words(out, dpi, loose=loose)
+                    row[kind] = sum(1 for text, box in ours if any(
+                        t == text and _aabb_iou(box, b) > 0.5 for t, b in layer))
+                    found[kind] = found.get(kind, 0) + row[kind]
+                total += len(ours)
+                per_page.append(row)
+    finally:
+        plugin.read_image = read
+    return {"pages": len(per_page), "words": total, "in_layer": found,
+            "fraction": {k: v / total if total else 1.0 for k, v in found.items()},
+            "per_page": per_page}
+
+
 def format_summary(result):
     keys = ["f1", "micro_f1", "precision", "recall", "cer", "box_hmean", "e2e_hmean", "seconds",
             "cpu_seconds"]
@@ -262,6 +363,9 @@ def main(argv=None):
     for k, v in TESSERACT_DEFAULTS.items():
         ap.add_argument("--" + k.replace("_", "-"), type=flag if isinstance(v, bool) else type(v),
                         default=v, help=f"recogniser option (default {v})")
+    ap.add_argument("--pdf-pages", type=int, default=0,
+                    help="also make searchable PDFs of the first N pages through the OCRmyPDF "
+                         "plugin and check their text layer")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     systems = tuple(s.strip() for s in a.systems.split(",") if s.strip())
@@ -285,6 +389,13 @@ def main(argv=None):
                             "column_lines": a.column_lines},
                      det_cache=a.det_cache, progress=progress, **opts)
     print(format_summary(result))
+    if a.pdf_pages:
+        result["pdf"] = measure_pdf(a.data, a.pdf_pages, lang=a.lang)
+        r = result["pdf"]
+        print(f"searchable PDFs (OCRmyPDF + textseg plugin, {r['pages']} pages): of "
+              f"{r['words']} recognised words, in the text layer at their box (IoU > 0.5): "
+              f"{r['fraction']['glyph']:.3f} by glyph boxes, {r['fraction']['loose']:.3f} by "
+              "font-height boxes")
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1)
