@@ -291,3 +291,15 @@ def test_thermal_fading_and_fax_header():
     assert meta["fax_header"]
     top = [w for w in cv.words if w.box[3] < cv.h * 0.06]
     assert top and any(w.text.startswith("P.") for w in top)
+
+
+def test_typewriter_pages():
+    found = False
+    for seed in range(10):
+        cv, _, meta, _ = draw_page(seed, _cfg("form", p_typewriter=1.0))
+        typed = [w for w in cv.words if w.effect == "type"]
+        if typed:
+            found = True
+            assert all(" " not in w.text for w in typed)
+            break
+    assert found

@@ -65,13 +65,17 @@ class PageStyle:
         self.cv = cv
         self.body = self.style(pt)
 
+    typewriter = False  # typed pages: the mono faces strike like a typewriter's keys
+
     def style(self, pt, weight="regular", family=None, layer="ink", alpha=None):
         fam = family or self.family
-        return TextStyle(fam.path(weight), self.cv.px(pt), layer,
-                         self.ink_alpha if alpha is None else alpha, self.hscale)
+        st = TextStyle(fam.path(weight), self.cv.px(pt), layer,
+                       self.ink_alpha if alpha is None else alpha, self.hscale)
+        return st.with_(effect="type") if self.typewriter and fam.kind == "mono" else st
 
     def mono(self, pt, weight="regular"):
-        return TextStyle(self.mono_family.path(weight), self.cv.px(pt), "ink", self.ink_alpha, 1.0)
+        st = TextStyle(self.mono_family.path(weight), self.cv.px(pt), "ink", self.ink_alpha, 1.0)
+        return st.with_(effect="type") if self.typewriter else st
 
     def head(self, pt, weight="bold"):
         return self.style(pt, weight, self.head_family, "accent" if self.accent else "ink")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from PIL import ImageFont
 
-__all__ = ["Family", "families", "family_names", "hand_families", "load_font", "supported_text", "STYLES",
-           "KINDS"]
+__all__ = ["Family", "families", "family_names", "hand_families", "typewriter_families", "load_font",
+           "supported_text", "STYLES", "KINDS"]
 
 STYLES = ("regular", "bold", "italic", "bolditalic")
 KINDS = ("serif", "sans", "mono", "hand")
@@ -159,6 +159,16 @@ def hand_families():
     if fams["hand"]:
         return fams["hand"]
     return [f for k in ("sans", "serif") for f in fams[k] if "italic" in f.paths] or fams["sans"]
+
+
+_TYPEWRITER = re.compile(r"courier|typewriter|nimbusmono|freemono|liberationmono|cousine|cmtt|"
+                         r"anonymous|dejavusansmono", re.I)
+
+
+def typewriter_families():
+    """Mono families that look typed (Courier-like and typewriter faces), else all mono."""
+    mono = families()["mono"]
+    return [f for f in mono if _TYPEWRITER.search(f.name)] or mono
 
 
 def family_names():

@@ -9,7 +9,9 @@ own:
 * ``tracking``: extra px between letters (letter-spaced receipt and typewriter print);
   the word is still one mask, so it stays one word box however wide the spacing;
 * ``effect="dots"``: the glyph mask is resampled on a grid of round dots (dot-matrix
-  and low-resolution thermal printers).
+  and low-resolution thermal printers);
+* ``effect="type"``: typewriter strikes: each glyph a little off the baseline, some
+  lighter than others, now and then broken by a worn ribbon.
 
 The result is one mask per word, so the ground-truth box is still the ink's bounding box.
 Randomness comes from the canvas's generator (seeded by the page).
@@ -17,21 +19,26 @@ Randomness comes from the canvas's generator (seeded by the page).
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 from PIL import Image
 
-from .fonts import families, hand_families
+from .fonts import families, hand_families, load_font
 
 __all__ = ["glyph_mask", "hand_style", "dots"]
 
 
-def _glyph(font, ch):
-    core, (ox, oy) = font.getmask2(ch, mode="L", anchor="ls")
+@functools.lru_cache(maxsize=8192)
+def _glyph(path, size_px, ch):
+    """(mask, dx, dy) of one glyph (cached: pages draw the same glyphs over and over)."""
+    core, (ox, oy) = load_font(path, size_px).getmask2(ch, mode="L", anchor="ls")
     bb = core.getbbox()
     if bb is None:
         return None
     m = np.asarray(Image.Image()._new(core))[bb[1]:bb[3], bb[0]:bb[2]]
+    m.setflags(write=False)
     return m, ox + bb[0], oy + bb[1]
 
 
@@ -87,7 +94,7 @@ def glyph_mask(text, style, rng):
     drawn = False
     for i, ch in enumerate(text):
         step = font.getlength(ch) * hs
-        g = _glyph(font, ch) if not ch.isspace() else None
+        g = _glyph(style.path, max(4, int(round(size))), ch) if not ch.isspace() else None
         if g is not None:
             m, ox, oy = g
             if abs(hs - 1.0) > 0.02:
@@ -99,6 +106,11 @@ def glyph_mask(text, style, rng):
                 m, p = _jitter(m, rng, strength, size)
                 dy = (np.sin(phase + freq * i) * 0.05 + rng.normal(0, 0.025)) * size * strength \
                     + slope * (x - pad)
+            elif style.effect == "type":  # typewriter: each key strikes a little off and unevenly
+                dy = float(rng.normal(0, 0.025 * size))
+                m = (m.astype(np.float32) * float(rng.uniform(0.55, 1.0))).astype(np.uint8)
+                if rng.random() < 0.15 and min(m.shape) > 4:  # a worn ribbon: broken strokes
+                    m = np.where(rng.random(m.shape) < 0.25, m // 3, m).astype(np.uint8)
             X, Y = int(round(x + ox * hs)) - p, int(round(base + oy + dy)) - p
             X, Y = max(0, min(X, W - m.shape[1])), max(0, min(Y, H - m.shape[0]))
             dst = canvas[Y:Y + m.shape[0], X:X + m.shape[1]]

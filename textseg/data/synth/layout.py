@@ -14,6 +14,7 @@ from . import extras as X
 from . import forms
 from . import graphics as gfx
 from . import receipts
+from .fonts import typewriter_families
 from .handwriting import hand_style
 from .render import Canvas
 
@@ -381,7 +382,8 @@ def layout_page(cv, rng, corpus, template, cfg=None):
         from .pages import merge_config
         cfg = merge_config(None)
     mono = template in ("receipt", "listing") and rng.random() < 0.85 or \
-        (template == "manpage" and rng.random() < 0.3) or (template in ("boxform", "form") and rng.random() < 0.45)
+        (template == "manpage" and rng.random() < 0.3) or \
+        (template in ("boxform", "form") and rng.random() < 0.45) or (template == "letter" and rng.random() < 0.3)
     if template == "receipt":
         mono = rng.random() < 0.4
     pt = None
@@ -391,6 +393,13 @@ def layout_page(cv, rng, corpus, template, cfg=None):
         pt = float(rng.uniform(6.5, 10))
     ps = B.page_style(cv, rng, corpus, body_pt=pt, mono=mono)
     ps.cfg = cfg
+    if template in ("letter", "form", "boxform", "report") and rng.random() < cfg["p_typewriter"]:
+        ps.typewriter = True  # its mono text (body, entries) is typed, in a typewriter face
+        tw = typewriter_families()
+        ps.mono_family = tw[int(rng.integers(len(tw)))]
+        if ps.family.kind == "mono":
+            ps.family = ps.mono_family
+        ps.body = ps.style(ps.body_pt)
     if template == "sparse":
         ps.body_pt = float(rng.uniform(11, 20))
         ps.body = ps.style(ps.body_pt)

@@ -100,6 +100,7 @@ SYNTH_DEFAULTS = {
     "p_hand_note": 0.1,        # a handwritten note or date somewhere on the page
     "p_text_stamp": 0.12,      # an office stamp with words (RECEIVED, a date): labelled
     "p_fax_header": 0.12,      # a fax machine's header line at the top (letters, forms, reports)
+    "p_typewriter": 0.35,      # letters, forms, reports: mono text struck like a typewriter's
 }
 
 

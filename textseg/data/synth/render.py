@@ -47,8 +47,8 @@ class TextStyle:
 
     ``space`` scales the word space (narrow-spaced bold sans, wide receipt spacing);
     ``tracking`` adds px between letters; ``effect`` is "" (plain FreeType), "hand"
-    (per-glyph jitter of strength ``jitter``) or "dots" (dot-matrix print), see
-    :mod:`.handwriting`."""
+    (per-glyph jitter of strength ``jitter``), "dots" (dot-matrix print) or "type"
+    (typewriter strikes), see :mod:`.handwriting`."""
 
     path: str
     size: float
