@@ -10,7 +10,8 @@ A page result is a list of ``(polygon float32 (N, 2), score)`` for one page of a
 * ``name_overlay.jpg``: the page with the polygons drawn on it (PNG with ``.png``).
 
 Every writer is atomic (:mod:`textseg.fileio`) and refuses to replace an existing file
-unless ``overwrite=True`` (:class:`OutputExistsError`, a ``FileExistsError``).
+unless ``overwrite=True`` (:class:`OutputExistsError`, a ``FileExistsError`` and a
+:class:`~textseg.errors.TextsegError`).
 numpy/OpenCV only (no torch).
 """
 
@@ -21,6 +22,7 @@ import os
 
 import numpy as np
 
+from .errors import TextsegError
 from .fileio import atomic_write
 from .geometry import split_detection
 
@@ -34,8 +36,9 @@ FORMATS = ("json", "txt", "overlay")
 OVERLAY_COLOR = (255, 0, 0)
 
 
-class OutputExistsError(FileExistsError):
-    """An output file that exists already (one line naming it)."""
+class OutputExistsError(TextsegError, FileExistsError):
+    """An output file that exists already (one line naming it); a user's error
+    (:class:`~textseg.errors.TextsegError`) and still a ``FileExistsError``."""
 
     def __init__(self, path):
         self.filename = os.fspath(path)
@@ -200,14 +203,15 @@ def output_paths(out_dir, stem, formats=FORMATS, overlay_ext=".jpg"):
 
 
 def write_page(out_dir, page, detections, record=None, formats=FORMATS, overwrite=False,
-               with_score=False, overlay_ext=".jpg", level="word", model=None, **overlay_options):
+               with_score=False, overlay_ext=".jpg", level="word", model=None, stem=None,
+               **overlay_options):
     """Write the chosen outputs of one :class:`~textseg.data.images.Page` into ``out_dir``
-    (named from ``page.stem``); returns ``{format: path}``.
+    (named from ``page.stem``, or from ``stem`` when given); returns ``{format: path}``.
 
     ``record`` is the :func:`to_json_dict` dict (built here from ``level``/``model`` when
     None). Without ``overwrite``, nothing is written when any of the files exists.
     """
-    paths = output_paths(out_dir, page.stem, formats, overlay_ext)
+    paths = output_paths(out_dir, page.stem if stem is None else stem, formats, overlay_ext)
     for p in paths.values():
         _check_new(p, overwrite)
     if "json" in paths:
