@@ -34,7 +34,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from ..errors import ImageLoadError
 
 __all__ = [
-    "ImageLoadError", "Page", "iter_inputs", "iter_pages", "load_image", "parse_pages",
+    "ImageLoadError", "PageSelectionError", "Page", "expand_inputs", "iter_inputs", "iter_pages", "load_image", "parse_pages",
     "normalize", "to_rgb", "safe_output_stem", "natural_key",
     "IMAGENET_MEAN", "IMAGENET_STD", "IMAGE_EXTENSIONS", "PDF_EXTENSIONS", "INPUT_EXTENSIONS",
     "DEFAULT_MAX_PIXELS", "MIN_SIZE",
@@ -56,6 +56,11 @@ DEFAULT_MAX_PIXELS = 120_000_000
 MIN_SIZE = 8
 
 _PIL_LOCK = threading.Lock()
+
+
+class PageSelectionError(ImageLoadError):
+    """A document that has none of the pages a selection (``pages='4'``) asks for: a batch
+    skips it (the selection applies to the documents that have those pages)."""
 
 
 class Page(NamedTuple):
@@ -94,34 +99,72 @@ def iter_inputs(inputs, recursive=False) -> list[str]:
       PDF files in natural order; a pattern matching none is an error;
     * a path that does not exist is an error.
 
-    The arguments keep their order; a file reached twice is listed once.
-    Raises :class:`ImageLoadError` naming the argument.
+    The arguments keep their order; a file reached twice (also through a symbolic link or
+    a link loop that a recursive glob follows) is listed once: files are compared by their
+    real path. Raises :class:`ImageLoadError` naming the argument.
+    """
+    return [path for path, _ in expand_inputs(inputs, recursive=recursive)]
+
+
+def expand_inputs(inputs, recursive=False, on_error=None) -> list[tuple[str, str | None]]:
+    """:func:`iter_inputs` with where each file was found: ``(path, relative)`` pairs, where
+    ``relative`` is the file's path relative to the folder argument (or to the folder part of
+    the glob pattern) it was found in, and None for a file named as an argument.
+
+    ``on_error``: called with the :class:`ImageLoadError` of an argument that gives no file
+    (missing, an empty folder, a pattern matching none); that argument is then skipped and
+    the others are still expanded. Without it the error is raised.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     out, seen = [], set()
     for arg in inputs:
         arg = os.fspath(arg)
-        if os.path.isdir(arg):
-            found = _scan_dir(arg, recursive)
-            if not found:
-                raise ImageLoadError(arg, "folder holds no image or PDF file "
-                                          f"({', '.join(e[1:] for e in INPUT_EXTENSIONS)})")
-        elif os.path.exists(arg):
-            found = [arg]
-        elif glob.has_magic(arg):
-            found = sorted((p for p in glob.glob(arg, recursive=recursive) if _is_input_file(p)),
-                           key=natural_key)
-            if not found:
-                raise ImageLoadError(arg, "no image or PDF file matches this pattern")
-        else:
-            raise ImageLoadError(arg, "no such file or directory")
-        for p in found:
-            key = os.path.normcase(os.path.abspath(p))
+        try:
+            found = _expand_one(arg, recursive)
+        except ImageLoadError as e:
+            if on_error is None:
+                raise
+            on_error(e)
+            continue
+        for p, rel in found:
+            key = os.path.normcase(os.path.realpath(p))
             if key not in seen:
                 seen.add(key)
-                out.append(p)
+                out.append((p, rel))
     return out
+
+
+def _expand_one(arg, recursive):
+    if os.path.isdir(arg):
+        found = _scan_dir(arg, recursive)
+        if not found:
+            raise ImageLoadError(arg, "folder holds no image or PDF file "
+                                      f"({', '.join(e[1:] for e in INPUT_EXTENSIONS)})")
+        return [(p, os.path.relpath(p, arg)) for p in found]
+    if os.path.exists(arg):
+        return [(arg, None)]
+    if glob.has_magic(arg):
+        found = sorted((p for p in glob.glob(arg, recursive=recursive) if _is_input_file(p)),
+                       key=natural_key)
+        if not found:
+            raise ImageLoadError(arg, "no image or PDF file matches this pattern")
+        base = _glob_base(arg)
+        return [(p, os.path.relpath(p, base)) for p in found]
+    raise ImageLoadError(arg, "no such file or directory")
+
+
+def _glob_base(pattern):
+    """The folder part of a glob pattern before its first wildcard (``.`` when none)."""
+    parts = re.split(r"[\\/]", pattern)
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    if not fixed:
+        return "."
+    return os.sep.join(fixed) or os.sep  # [""]: a pattern such as "/*.png"
 
 
 def _scan_dir(folder, recursive):
@@ -259,7 +302,8 @@ def _pil_pages(path, head, pages, max_pixels, min_size):
         except ValueError as e:
             raise ImageLoadError(path, str(e)) from None
         if not indices:
-            raise ImageLoadError(path, f"no page selected by {pages!r} (the file has {n} page(s))")
+            raise PageSelectionError(path, f"no page selected by {pages!r} (the file has {n} "
+                                           "page(s))")
         for i in indices:
             what = f"page {i + 1}" if n > 1 else "image"
             try:
@@ -396,8 +440,8 @@ def _pdf_pages(path, dpi, pages, max_pixels, password, min_size):
             except ValueError as e:
                 raise ImageLoadError(path, str(e)) from None
             if not indices:
-                raise ImageLoadError(path, f"no page selected by {pages!r} "
-                                           f"(the PDF has {n} page(s))")
+                raise PageSelectionError(path, f"no page selected by {pages!r} "
+                                               f"(the PDF has {n} page(s))")
             for i in indices:
                 yield Page(path, i, n, _render_pdf_page(path, doc, i, n, scale, dpi,
                                                         max_pixels, min_size, pdfium))
