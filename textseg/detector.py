@@ -9,8 +9,11 @@ numpy, OpenCV, pyclipper, shapely and onnxruntime are installed.
 """
 
 import json
+import math
 import os
+import re
 import time
+import warnings
 from typing import Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -120,7 +123,11 @@ class Detector:
         ``device``: ``"cpu"`` (default) or ``"cuda"``; ``threads``: CPU threads of the
         network. A bad key or value raises :class:`~textseg.errors.ConfigError` naming it.
         """
-        device = device or "cpu"
+        device = check_device(device)
+        if threads is not None and (isinstance(threads, bool) or threads < 1
+                                    or not isinstance(threads, (int, np.integer))):
+            raise ConfigError(f"threads: {threads!r} is out of range; expected a whole number "
+                              ">= 1", key="threads")
         if model is None or model == "default":
             det = cls.default(device=device, threads=threads)
         else:
@@ -142,6 +149,7 @@ class Detector:
         from .config import ConfigError, load_config
         from .model import build_model
 
+        check_torch_device(device)
         ckpt = load_checkpoint(path)
         try:
             cfg = load_config(ckpt["config"])
@@ -159,7 +167,10 @@ class Detector:
 
     @classmethod
     def from_onnx(cls, path: str, providers: Optional[Sequence[str]] = None,
-                  threads: Optional[int] = None, **kw) -> "Detector":
+                  threads: Optional[int] = None, device: Optional[str] = None,
+                  **kw) -> "Detector":
+        """``device``: ``"cpu"`` (default) or ``"cuda[:N]"`` (onnxruntime's CUDA provider,
+        refused with a message when this onnxruntime has none); ``providers`` overrides it."""
         try:
             import onnxruntime as ort
         except ImportError:  # pragma: no cover - onnxruntime is a dependency
@@ -169,11 +180,17 @@ class Detector:
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = int(threads)
+        want_cuda = not providers and check_device(device).startswith("cuda")
+        if not providers:
+            providers = _onnx_providers(ort, check_device(device))
         try:
-            sess = ort.InferenceSession(path, opts, providers=providers or ["CPUExecutionProvider"])
+            sess = ort.InferenceSession(path, opts, providers=providers)
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(f"{path}: not a loadable ONNX model ({first[:160]})") from None
+        if want_cuda and "CUDAExecutionProvider" not in sess.get_providers():
+            raise ModelError(f"device {device!r}: onnxruntime's CUDA provider did not start "
+                             "(CUDA or cuDNN libraries missing?); use device cpu")
         meta = sess.get_modelmeta().custom_metadata_map
         if ONNX_CONFIG_KEY not in meta:
             raise ModelError(f"{path}: ONNX model has no textseg metadata; export it with "
@@ -197,7 +214,7 @@ class Detector:
                   **kw) -> "Detector":
         """A ``.onnx`` file or a checkpoint, by extension. ``threads``: CPU threads."""
         if str(path).lower().endswith(".onnx"):
-            return cls.from_onnx(path, threads=threads, **kw)
+            return cls.from_onnx(path, threads=threads, device=device, **kw)
         return cls.from_checkpoint(path, device=device, threads=threads, **kw)
 
     @classmethod
@@ -211,9 +228,7 @@ class Detector:
                              "pass --model PATH to use your own checkpoint or ONNX file")
         kw.setdefault("name", "textseg-default")
         if path.endswith(".onnx"):
-            providers = (["CUDAExecutionProvider", "CPUExecutionProvider"]
-                         if str(device).startswith("cuda") else None)
-            return cls.from_onnx(path, providers=providers, threads=threads, **kw)
+            return cls.from_onnx(path, threads=threads, device=device, **kw)
         return cls.from_checkpoint(path, device=device, threads=threads, **kw)
 
     def set_infer(self, config=None, overrides: Sequence[str] = ()) -> "Detector":
@@ -248,6 +263,24 @@ class Detector:
             image = cv2.resize(image, (nw, nh), interpolation=interp)
         return normalize(image), (nh, nw)
 
+    def _warn_if_text_shrunk(self, image, nhw):
+        """A :class:`TextTooSmallWarning` when the long-side cap (``max_side``) shrinks the
+        page's text below what the model reads (its glyphs under :data:`MIN_GLYPH_PX`)."""
+        h, w = image.shape[:2]
+        s = nhw[0] / h
+        if self.resize.get("policy") != "document" or max(h, w) <= self.resize["max_side"]:
+            return
+        glyph = glyph_height(image, scale=min(1.0, 4 * s))
+        if glyph is None or glyph * s >= MIN_GLYPH_PX:
+            return
+        need = min(max(h, w), math.ceil(max(h, w) * READ_GLYPH_PX / glyph / 32) * 32)
+        warnings.warn(TextTooSmallWarning(
+            f"the long-side cap (max_side {self.resize['max_side']}) shrinks this {w}x{h} "
+            f"image to {nhw[1]}x{nhw[0]}: its text (glyphs about {glyph:.0f} px high) becomes "
+            f"about {glyph * s:.0f} px, below the {MIN_GLYPH_PX} px the model reads, and is "
+            f"lost; max_side {need} (--max-side) keeps it, at more memory and time"),
+            stacklevel=3)
+
     def _pad_batch(self, arrays):
         m = int(self.resize.get("multiple", 32))
         H = max(a.shape[1] for a in arrays)
@@ -269,6 +302,8 @@ class Detector:
         t0 = time.perf_counter()
         images = [_as_rgb(im) for im in images]
         pre = [self.preprocess(im) for im in images]
+        for im, (_, nhw) in zip(images, pre):
+            self._warn_if_text_shrunk(im, nhw)
         x = self._pad_batch([p[0] for p in pre])
         t1 = time.perf_counter()
         maps = self.backend(x)
@@ -297,6 +332,37 @@ class Detector:
         return results
 
 
+#: glyph height (median, network-input pixels) below which the shipped document model loses
+#: words: measured on examples/page.jpg (word hmean 0.96 at 12 px, 0.88 at 8.4, 0.65 at 6.6)
+MIN_GLYPH_PX = 10
+#: glyph height the warning's suggested max_side brings the text back to
+READ_GLYPH_PX = 12
+
+
+class TextTooSmallWarning(UserWarning):
+    """The long-side cap shrank a page's text below what the model reads."""
+
+
+def glyph_height(image, scale=1.0) -> Optional[float]:
+    """The median height in ``image`` pixels of the dark connected components (glyphs)
+    after Otsu binarisation, measured on a copy resized by ``scale``; None when fewer than
+    20 glyph-like components are found (a photo, a blank page)."""
+    import cv2
+
+    g = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image),
+                                                   cv2.COLOR_RGB2GRAY)
+    if scale < 1.0:
+        size = (max(1, round(g.shape[1] * scale)), max(1, round(g.shape[0] * scale)))
+        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
+    _, b = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    n, _, st, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
+    hh, ww, area = (st[1:, k] for k in (cv2.CC_STAT_HEIGHT, cv2.CC_STAT_WIDTH, cv2.CC_STAT_AREA))
+    keep = (hh >= 2) & (area >= 3) & (hh < g.shape[0] / 3) & (ww < 8 * hh) & (hh < 8 * ww)
+    if keep.sum() < 20:
+        return None
+    return float(np.median(hh[keep])) / min(1.0, scale)
+
+
 def infer_overrides(method: MethodSpec, decode=None, threshold=None, max_side=None) -> list:
     """``infer.*`` override strings for the config loader from :meth:`Detector.load`'s
     ``decode`` (a mapping or ``"KEY=VALUE"`` strings), ``threshold`` and ``max_side``."""
@@ -305,6 +371,13 @@ def infer_overrides(method: MethodSpec, decode=None, threshold=None, max_side=No
         if method.threshold_key is None:
             raise ConfigError(f"threshold: method {method.name!r} names no main threshold; "
                               f"set one of its decoder options instead")
+        try:
+            t = float(threshold)
+        except (TypeError, ValueError):
+            t = math.nan
+        if not 0.0 <= t <= 1.0:  # also nan
+            raise ConfigError(f"threshold: {threshold!r} is out of range; expected a score "
+                              "from 0 to 1", key="threshold")
         out.append(f"infer.decode.{method.threshold_key}={threshold}")
     if isinstance(decode, Mapping):
         out += [f"infer.decode.{k}={json.dumps(v)}" for k, v in decode.items()]
@@ -318,6 +391,47 @@ def infer_overrides(method: MethodSpec, decode=None, threshold=None, max_side=No
     if max_side is not None:
         out.append(f"infer.resize.max_side={max_side}")
     return out
+
+
+def check_device(device) -> str:
+    """``device`` (None: ``"cpu"``) if it names one a detector can run on: ``cpu``, ``cuda``
+    or ``cuda:N``; else a :class:`ConfigError` that lists those."""
+    device = "cpu" if device is None else str(device).strip().lower()
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ConfigError(f"device {device!r} is not supported; choose cpu, cuda or cuda:N",
+                          key="device")
+    return device
+
+
+def check_torch_device(device) -> None:
+    """Refuse a CUDA ``device`` that this PyTorch cannot use, saying what is available."""
+    device = check_device(device)
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        why = ("this PyTorch is built without CUDA" if torch.version.cuda is None
+               else "no CUDA GPU is visible to PyTorch")
+        raise ModelError(f"device {device!r}: {why} ({torch.__version__}); available: cpu")
+    n = torch.cuda.device_count()
+    index = int(device.partition(":")[2] or 0)
+    if index >= n:
+        raise ModelError(f"device {device!r}: there are {n} CUDA device(s); available: cpu, "
+                         + ", ".join(f"cuda:{i}" for i in range(n)))
+
+
+def _onnx_providers(ort, device):
+    """onnxruntime providers for ``device``; CUDA only when this onnxruntime has it."""
+    if not device.startswith("cuda"):
+        return ["CPUExecutionProvider"]
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" not in available:
+        raise ModelError(f"device {device!r}: this onnxruntime has no CUDA provider (it has "
+                         f"{', '.join(available)}); install onnxruntime-gpu, or use device cpu")
+    index = device.partition(":")[2]
+    cuda = ("CUDAExecutionProvider", {"device_id": int(index)}) if index else "CUDAExecutionProvider"
+    return [cuda, "CPUExecutionProvider"]
 
 
 def rescale(dets: List[Detection], sy: float, sx: float, hw) -> List[Detection]:
@@ -342,10 +456,11 @@ def _as_rgb(image):
         a = np.repeat(a[:, :, None], 3, axis=2)
     if a.ndim != 3 or a.shape[2] not in (3, 4):
         raise ValueError(f"expected an RGB image (H, W, 3), got shape {a.shape}")
-    if a.shape[2] == 4:
-        a = a[:, :, :3]
     if a.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {a.dtype}")
+    if a.shape[2] == 4:  # composited on white, as RGBA files are (images.to_rgb)
+        alpha = a[:, :, 3:4].astype(np.uint16)
+        a = ((a[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
     return a
 
 
