@@ -223,8 +223,6 @@ def test_training_progress_without_tqdm(tmp_path, pages):
     assert p.returncode == 0 and "trained" in p.stdout, p.stderr[-3000:]
 
 
-@pytest.mark.xfail(strict=True, reason="tools/detect.py imports tqdm itself (being refactored; "
-                   "the lead routes its progress bar through textseg.progress.progress_bar)")
 def test_torch_free_detect_on_a_folder_without_tqdm(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()
