@@ -82,7 +82,8 @@ def test_boxes_are_tight_on_a_clean_page():
     checked = 0
     # printed pages without fills behind the text (ruled forms and dark bars are checked on
     # the canvas in test_synth_v2.py)
-    clean = {"dpi_range": (110, 120), "effects": False, "p_inverse": 0.0,
+    clean = {"dpi_range": (110, 120), "effects": False, "p_inverse": 0.0, "p_underline": 0.0,
+             "p_narrow_space": 0.0, "p_scribble": 0.0,
              "templates": {"article": 1, "letter": 1, "manpage": 1, "sparse": 1}}
     for seed in (1, 2, 5):
         page = synth.generate_page(seed, clean)

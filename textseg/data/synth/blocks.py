@@ -179,6 +179,9 @@ def heading(cv, fr, ps, words=None, pt=None, number=None, align="left", underlin
     if number:
         words = [number] + list(words)
     style = ps.head(pt, "bold" if rng.random() < 0.85 else "bolditalic")
+    cfg = getattr(ps, "cfg", None)
+    if cfg is not None and not underline and rng.random() < cfg["p_underline"]:
+        style = style.with_(underline=True)  # underlined words, as typed headings are
     fr.y += cv.px(pt) * float(rng.uniform(0.3, 0.9))
     asc, desc = _metrics(cv, style)
     if not fr.room(asc + desc + cv.px(ps.body_pt) * 2):
@@ -290,12 +293,17 @@ def table(cv, fr, ps, rows=None, rules=None):
 
 
 def _narrow_maybe(ps, rng, style):
-    """With the page config's ``p_narrow_space``: bold sans with narrow word spaces."""
+    """With the page config's ``p_narrow_space``: bold sans with narrow word spaces; with
+    ``p_underline``: underlined."""
     cfg = getattr(ps, "cfg", None)
-    if cfg is None or rng.random() >= cfg["p_narrow_space"]:
+    if cfg is None:
         return style
-    from .extras import bold_sans
-    return bold_sans(ps, style.size * 72.0 / ps.cv.dpi, rng, narrow=True)
+    if rng.random() < cfg["p_narrow_space"]:
+        from .extras import bold_sans
+        style = bold_sans(ps, style.size * 72.0 / ps.cv.dpi, rng, narrow=True)
+    if rng.random() < cfg["p_underline"]:
+        style = style.with_(underline=True)
+    return style
 
 
 def key_values(cv, fr, ps, n=None):

@@ -415,7 +415,7 @@ def layout_page(cv, rng, corpus, template, cfg=None):
     if template != "boxform" and rng.random() < 0.12:  # a stamp somewhere
         r = cv.px(float(rng.uniform(25, 60)))
         gfx.stamp(cv, (float(rng.uniform(r, cv.w - r)), float(rng.uniform(r, cv.h - r))), r, rng)
-    if rng.random() < 0.08:  # a handwritten scribble in a margin (not labelled)
+    if rng.random() < cfg["p_scribble"]:  # a handwritten scribble somewhere (not labelled)
         x = float(rng.uniform(0, cv.w * 0.7))
         y = float(rng.uniform(0, cv.h * 0.9))
         gfx.scribble(cv, (x, y, x + cv.px(float(rng.uniform(40, 150))), y + cv.px(25)), rng)

@@ -101,6 +101,8 @@ SYNTH_DEFAULTS = {
     "p_text_stamp": 0.12,      # an office stamp with words (RECEIVED, a date): labelled
     "p_fax_header": 0.12,      # a fax machine's header line at the top (letters, forms, reports)
     "p_typewriter": 0.35,      # letters, forms, reports: mono text struck like a typewriter's
+    "p_underline": 0.15,       # underlined headings and form/key-value labels
+    "p_scribble": 0.08,        # a pen scribble somewhere, over text or not (not labelled)
 }
 
 

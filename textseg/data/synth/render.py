@@ -59,6 +59,7 @@ class TextStyle:
     tracking: float = 0.0
     effect: str = ""
     jitter: float = 0.0
+    underline: bool = False  # draw_words underlines the run (ink, not part of any word box)
 
     def font(self):
         return load_font(self.path, max(4, int(round(self.size))))
@@ -208,11 +209,15 @@ class Canvas:
                 flat += parts
                 flat_gaps += [sp] * (len(parts) - 1)
             words, gaps = flat, flat_gaps
+        x_start = x
         for i, wd in enumerate(words):
             self.draw_word(x, baseline, wd, style, run)
             x += self.measure(wd, style)
             if i < len(words) - 1:
                 x += sp if gaps is None else gaps[i]
+        if style.underline and words:
+            y = baseline + max(1.0, style.size * 0.12)
+            self.line((x_start, y), (x, y), max(1.0, style.size * 0.06), style.layer, style.alpha)
         return x
 
     def draw_text(self, x, baseline, text, style, align="left", width=None, run=None):
