@@ -60,7 +60,7 @@ def _text_layer(path):
                     words.append(("".join(cur), box))
                 cur, box = [], None
                 continue
-            l, b, r, t = tp.get_charbox(i, loose=True)  # the box a selection highlights
+            l, b, r, t = tp.get_charbox(i)  # the glyph box
             px = [l * DPI / 72, (height_pt - t) * DPI / 72, r * DPI / 72, (height_pt - b) * DPI / 72]
             box = px if box is None else [min(box[0], px[0]), min(box[1], px[1]),
                                           max(box[2], px[2]), max(box[3], px[3])]

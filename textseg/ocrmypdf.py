@@ -170,14 +170,15 @@ def _line_geometry(line):
     return 0.0, slope
 
 
-def _skewed_line_box(el, quad, slope, baseline, box):
+def _skewed_line_box(el, quad, slope, words, box):
     """Line box and hOCR baseline for a level or slightly skewed line.
 
     OCRmyPDF's renderer sizes the font from the line box: the height above the baseline at
     the box's left edge. The box of a skewed line is taller than its text, so the line gets
-    a box as high as its text at its left end (its words keep their own boxes) and the
-    baseline of the engine (``y = slope * (x - left) + intercept`` from the bottom-left),
-    or one a fifth of the height above the bottom."""
+    a box as high as its text at its left end (its words keep their own boxes). The
+    baseline (``y = slope * (x - left) + intercept`` from the bottom-left) runs where most
+    words end: the upper quartile of the words' bottoms below the line's top edge (words
+    with descenders end lower)."""
     from ocrmypdf.hocrtransform import BoundingBox
     from ocrmypdf.models.ocr_element import Baseline
 
@@ -185,19 +186,15 @@ def _skewed_line_box(el, quad, slope, baseline, box):
     h = float(np.hypot(*(bl - tl)))
     if h < 1:
         return
-    if baseline is not None:
-        (bx0, by0), (bx1, by1) = np.asarray(baseline, np.float64)
-        if abs(bx1 - bx0) > 1e-6 and abs((by1 - by0) / (bx1 - bx0)) <= 0.3:
-            slope = float((by1 - by0) / (bx1 - bx0))
     top = tl[1] + slope * (box.left - tl[0])
-    bottom = top + h
-    intercept = -0.2 * h
-    if baseline is not None:
-        y_left = by0 + slope * (box.left - bx0)
-        if -0.6 * h < y_left - bottom <= 0.05 * h:  # a plausible baseline only
-            intercept = min(float(y_left - bottom), 0.0)
-    el.bbox = BoundingBox(left=box.left, top=float(top), right=box.right, bottom=float(bottom))
-    el.baseline = Baseline(slope=float(slope), intercept=float(intercept))
+    offsets = []
+    for w in words:
+        p = np.asarray(w.polygon, np.float64).reshape(-1, 2)
+        cx = p[:, 0].mean()
+        offsets.append(p[:, 1].max() - (tl[1] + slope * (cx - tl[0])))
+    base = float(np.clip(np.percentile(offsets, 25), 0.5 * h, h)) if offsets else 0.8 * h
+    el.bbox = BoundingBox(left=box.left, top=float(top), right=box.right, bottom=float(top + h))
+    el.baseline = Baseline(slope=float(slope), intercept=float(base - h))
 
 
 def page_tree(lines, width, height, dpi, page_number=0, language=None):
@@ -220,7 +217,7 @@ def page_tree(lines, width, height, dpi, page_number=0, language=None):
                         language=language, confidence=float(ln.confidence))
         p = np.asarray(ln.polygon, np.float64).reshape(-1, 2)
         if slope is not None and len(p) == 4:
-            _skewed_line_box(el, p, slope, ln.baseline, box)
+            _skewed_line_box(el, p, slope, words, box)
         for w in words:
             el.children.append(OcrElement(ocr_class=OcrClass.WORD, bbox=_bbox(w.polygon),
                                           text=w.text, confidence=float(w.confidence),
