@@ -303,3 +303,17 @@ def test_typewriter_pages():
             assert all(" " not in w.text for w in typed)
             break
     assert found
+
+
+def test_words_wiped_out_by_the_scan_are_dont_care():
+    from textseg.data.synth.render import Word
+
+    cfg = synth.merge_config(None)
+    img = np.full((60, 200, 3), 240, np.uint8)
+    img[12:28, 12:48] = 20  # "seen" has ink; "gone" left no trace
+    words = [Word((10, 10, 50, 30), "seen", 1, 20.0, 28.0), Word((100, 10, 150, 30), "gone", 2, 20.0, 28.0)]
+    anns, lines = synth.build_gt(words, np.eye(3), img.shape, cfg, img)
+    assert {a.text: a.ignore for a in anns} == {"seen": False, "gone": True}
+    assert {ln.text: ln.ignore for ln in lines} == {"seen": False, "gone": True}
+    anns, _ = synth.build_gt(words, np.eye(3), img.shape, cfg)  # without the image: no check
+    assert not any(a.ignore for a in anns)

@@ -119,7 +119,8 @@ def photocopy(g, rng, cfg):
         g = (g > screen.astype(np.uint8)).astype(np.uint8) * np.uint8(255)
         mode = "halftone"
     elif r < 0.75:
-        g = cv2.threshold(g, float(rng.uniform(100, 180)), 255, cv2.THRESH_BINARY)[1]
+        ink, paper = np.percentile(g[::5, ::5], [1, 75])  # between ink and paper
+        g = cv2.threshold(g, float(ink + (paper - ink) * rng.uniform(0.4, 0.75)), 255, cv2.THRESH_BINARY)[1]
         mode = "threshold"
     if mode in ("dither", "halftone"):
         g[src < solid] = 0

@@ -16,7 +16,8 @@ and scanner effects (:mod:`.scan`), and labelled the ICDAR 2015 way:
   word space; runs on one baseline closer than ``line_gap`` em are merged), so a receipt
   column or a table cell gap ends a line; a vertical run is a line of its own;
 * ``###`` (ignore) marks words under ``min_height`` px tall in the final image, tokens with
-  no letter or digit (bullets, dashes, lone punctuation) and words cut by the image edge;
+  no letter or digit (bullets, dashes, lone punctuation), words cut by the image edge and
+  words the scan wiped out (under ``min_contrast`` grey levels in their box);
   a line is ``###`` when all its words are, when it is cut or too small.
 
 Everything is a pure function of the seed: the same seed gives the same page on any
@@ -71,6 +72,7 @@ SYNTH_DEFAULTS = {
     "p_stain": 0.07,
     "pad": 1.0,                # px around the ink of a word / line box
     "min_height": 6.0,         # words shorter than this (px, final image) are ###
+    "min_contrast": 24,        # words spanning fewer grey levels in the final image are ###
     "line_gap": 1.2,           # runs on one baseline closer than this (em) form one line
     "jpeg_write_quality": (70, 95),  # write_dataset's JPEG quality range
     # --- v2: the looks of real forms, receipts, faxes and copies (probabilities per page)
@@ -217,21 +219,45 @@ def _no_alnum(text):
     return not any(ch.isalnum() for ch in text)
 
 
-def build_gt(words, H, shape, cfg):
-    """Canvas words + homography -> (word annotations, line annotations)."""
+def _faint(quads, image, min_contrast):
+    """True for each quad whose pixels span less than ``min_contrast`` grey levels (the
+    word did not survive the scan: thresholded away, faded out)."""
+    out = np.zeros(len(quads), bool)
+    if image is None or not min_contrast or len(quads) == 0:
+        return out
+    g = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    h, w = g.shape
+    lo = np.floor(quads.min(axis=1)).astype(int)
+    hi = np.ceil(quads.max(axis=1)).astype(int)
+    for i, ((x0, y0), (x1, y1)) in enumerate(zip(lo, hi)):
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        crop = g[y0:y1, x0:x1]
+        out[i] = int(crop.max()) - int(crop.min()) < min_contrast or \
+            np.percentile(crop, 97) - np.percentile(crop, 3) < min_contrast
+    return out
+
+
+def build_gt(words, H, shape, cfg, image=None):
+    """Canvas words + homography -> (word annotations, line annotations). With the final
+    ``image``, words that did not survive the scan (less than ``min_contrast`` grey levels
+    in their box) are ``###`` too."""
     h, w = shape[:2]
     pad, mh = float(cfg["pad"]), float(cfg["min_height"])
     boxes = [wd.box for wd in words]
     texts = [wd.text for wd in words]
     wq = _warp_boxes(boxes, H, pad)
-    word_ann = _finalise(wq, texts, [_no_alnum(t) for t in texts], w, h, mh, pad)
+    faint = _faint(wq, image, float(cfg["min_contrast"]))
+    ign = [_no_alnum(t) or bool(f) for t, f in zip(texts, faint)]
+    word_ann = _finalise(wq, texts, ign, w, h, mh, pad)
     groups = _runs_to_lines(words, float(cfg["line_gap"]))
     lboxes, ltexts, lign = [], [], []
     for g in groups:
         b = np.array([words[i].box for i in g])
         lboxes.append((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
         ltexts.append(" ".join(words[i].text for i in g))
-        lign.append(all(_no_alnum(words[i].text) for i in g))
+        lign.append(all(ign[i] for i in g))
     lq = _warp_boxes(lboxes, H, pad)
     line_ann = _finalise(lq, ltexts, lign, w, h, mh, pad)
     # a line whose care words are all ### (tiny) is ### too
@@ -278,7 +304,7 @@ def generate_page(seed, cfg=None):
     meta.update(m)
     image, H, m = scan(page, rng, cfg, mode)
     meta.update(m)
-    words, lines = build_gt(cv.words, H, image.shape, cfg)
+    words, lines = build_gt(cv.words, H, image.shape, cfg, image)
     meta["width"], meta["height"] = int(image.shape[1]), int(image.shape[0])
     meta["jpeg_q"] = int(rng.integers(*cfg["jpeg_write_quality"]))
     return SynthPage(image, words, lines, meta)

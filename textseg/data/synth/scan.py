@@ -208,7 +208,8 @@ def scan(page, rng, cfg, mode="scan"):
             img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.3, 0.7))) if rng.random() < 0.5 else img
     elif rng.random() < cfg["p_binarize"]:
         g = img if ch == 1 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-        t = float(rng.uniform(110, 190))
+        ink, paper = np.percentile(g[::5, ::5], [1, 75])  # a threshold between ink and paper
+        t = float(ink + (paper - ink) * rng.uniform(0.4, 0.75))
         b = np.where(g > t, 255, 0).astype(np.uint8)
         if rng.random() < cfg["p_fax"] / max(cfg["p_binarize"], 1e-9):  # fax: half vertical res
             b = cv2.resize(b, (ow, max(1, oh // 2)), interpolation=cv2.INTER_AREA)
