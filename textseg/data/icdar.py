@@ -36,6 +36,7 @@ from ..errors import GTFormatError
 from ..fileio import atomic_open
 from ..geometry import order_clockwise, polygon_area, split_detection, to_shapely
 from ..types import Annotations, Detection
+from .docsets import GTPath
 
 __all__ = [
     "Annotation", "GTFormatError", "DatasetReport", "read_gt", "parse_gt_text", "write_gt",
@@ -275,6 +276,13 @@ def read_gt(path: str, fmt: str = "auto", lenient: bool = False,
     ``stats["skipped"]`` (lines skipped) and ``stats["annotations"]`` are *added to*, so
     one dict can total a whole data set.
     """
+    if os.fspath(path).lower().endswith(".json"):  # FUNSD / CORD annotations
+        from .docsets import read_json_gt
+
+        anns = read_json_gt(path)
+        if stats is not None:
+            stats["annotations"] = stats.get("annotations", 0) + len(anns)
+        return anns
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -365,9 +373,10 @@ class DatasetReport(NamedTuple):
     orphan_gt: list      # GT files without an image
 
 
-_WORD_DIRS = ("words", "gt", "labels", "annotations", "ground_truth")
-_LINE_DIRS = ("lines",)
-_IMAGE_DIRS = ("images", "imgs", "img")
+_WORD_DIRS = ("words", "gt", "labels", "annotations", "ground_truth", "json")
+_LINE_DIRS = ("lines", "box")  # box/: SROIE's text segments
+_JSON_DIRS = ("annotations", "json")  # FUNSD, CORD: one file holds both levels
+_IMAGE_DIRS = ("images", "imgs", "img", "image")
 _SPLITS = {"train": ("train", "training"), "training": ("train", "training"),
            "test": ("test", "testing"), "testing": ("test", "testing"),
            "val": ("val", "valid", "validation"), "validation": ("val", "valid", "validation")}
@@ -447,25 +456,30 @@ def scan_dataset(root: str, split: Optional[str] = None, level: str = "word") ->
                 raise FileNotFoundError(f"{root}: no folder for split {split!r}")
             image_dir = root  # flat layout
     if level == "line":
-        gt_dir = _pick(root, _LINE_DIRS)
+        gt_dir = _pick(root, _LINE_DIRS) or _pick(root, _JSON_DIRS)
+        if gt_dir is None and image_dir == root and _files(root, (".txt",)):
+            gt_dir = root  # flat SROIE-style folder: NAME.jpg + NAME.txt segments
         if gt_dir is None:
             raise FileNotFoundError(f"{root}: no lines/ folder for line-level ground truth")
     elif gt_dir is None:
         gt_dir = _pick(root, _WORD_DIRS)
     lookup_dir = gt_dir or image_dir
     images = _files(image_dir, IMAGE_EXTENSIONS)
-    gts = {n.lower(): n for n in _files(lookup_dir, (".txt",))}
+    gts = {n.lower(): n for n in _files(lookup_dir, (".txt", ".json"))}
     used, pairs, missing = set(), [], []
     for name in images:
         stem = os.path.splitext(name)[0].lower()
-        cands = (f"gt_{stem}.txt", f"{stem}.txt", f"{name.lower()}.txt")  # img.jpg.txt too
+        cands = (f"gt_{stem}.txt", f"{stem}.txt", f"{name.lower()}.txt",  # img.jpg.txt too
+                 f"{stem}.json")  # FUNSD / CORD
         hit = next((gts[c] for c in cands if c in gts), None)
         if hit is None:
             missing.append(os.path.join(image_dir, name))
         else:
             used.add(hit)
-        pairs.append((os.path.join(image_dir, name),
-                      os.path.join(lookup_dir, hit) if hit else None))
+        gt_path = os.path.join(lookup_dir, hit) if hit else None
+        if gt_path and hit.lower().endswith(".json"):
+            gt_path = GTPath(gt_path, level)  # read_gt takes the level from it
+        pairs.append((os.path.join(image_dir, name), gt_path))
     orphans = [os.path.join(lookup_dir, n) for n in sorted(gts.values(), key=_natural)
                if n not in used and (gt_dir is not None or n.lower().startswith("gt_"))]
     return DatasetReport(pairs, image_dir, gt_dir, missing, orphans)
