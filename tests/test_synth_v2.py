@@ -317,3 +317,16 @@ def test_words_wiped_out_by_the_scan_are_dont_care():
     assert {ln.text: ln.ignore for ln in lines} == {"seen": False, "gone": True}
     anns, _ = synth.build_gt(words, np.eye(3), img.shape, cfg)  # without the image: no check
     assert not any(a.ignore for a in anns)
+
+
+def test_display_text_reaches_200_px():
+    from textseg.data.synth.blocks import Frame, page_style
+    from textseg.data.synth.text import get_corpus
+
+    rng = np.random.default_rng(0)
+    for px in (30, 90, 190):
+        cv = Canvas(1500, 1000, 180)
+        ps = page_style(cv, rng, get_corpus())
+        extras.display_text(cv, Frame(20, 1480, 20, 980), ps, rng, px=px)
+        tallest = max(w.box[3] - w.box[1] for w in cv.words)
+        assert 0.8 * px <= tallest <= 1.8 * px

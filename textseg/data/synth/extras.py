@@ -120,8 +120,14 @@ def vertical_id(cv, ps, rng, side=None):
 def display_text(cv, fr, ps, rng, words=None, px=None, align=None):
     """One line of display type ``px`` tall (cap height; 30-200 px), shrunk to fit."""
     px = px or float(np.exp(rng.uniform(np.log(30), np.log(200))))
-    words = words or (ps.corpus.title(rng, 1, 3) if rng.random() < 0.7 else
-                      [ps.corpus.token(rng, str(rng.choice(["amount", "int", "id", "date"])))])
+    n = 3 if px < 60 else 2 if px < 110 else 1  # big type: few, short words (they must fit)
+    if not words:
+        if rng.random() < 0.7:
+            words = ps.corpus.title(rng, 1, n)
+            if px >= 110:
+                words = [min(words, key=len)[:8]]
+        else:
+            words = [ps.corpus.token(rng, str(rng.choice(["amount", "int", "date"] if px < 110 else ["int"])))]
     pt = px / 0.72 * 72.0 / cv.dpi
     fam = ps.head_family if rng.random() < 0.6 else families()["sans"][int(rng.integers(len(families()["sans"])))]
     st = ps.style(pt, "bold" if rng.random() < 0.7 else "regular", family=fam,

@@ -326,6 +326,8 @@ def _sparse(cv, rng, ps):
         s = cv.px(float(rng.uniform(40, 110)))
         gfx.logo(cv, ((cv.w - s) / 2, fr.y, (cv.w + s) / 2, fr.y + s), rng)
         fr.y += s + cv.px(20)
+    if rng.random() < ps.cfg["p_display"] * 2.5:  # title pages: display type, up to 200 px
+        X.display_text(cv, fr, ps, rng, align="center")
     for _ in range(int(rng.integers(1, 4))):
         B.heading(cv, fr, ps, ps.corpus.title(rng, 1, 6), pt=float(rng.uniform(16, 28)),
                   align="center")
