@@ -64,6 +64,7 @@ TESSERACT_DEFAULTS = {
     "retry_psm": "single_line",
     "invert": False,        # Tesseract's second reading of doubtful lines as white on black
     "flip_dark": True,      # a strip darker than its text (median < 110) is inverted first
+    "min_confidence": 0.35,  # words read with a lower confidence are dropped (garbage on rules, stamps)
 }
 
 _SYSTEM_TESSDATA = [
@@ -333,13 +334,15 @@ class TesseractRecognizer(Recognizer):
 
     def __init__(self, lang="eng", tessdata=None, psm=None, pad=None, min_height=None,
                  max_height=None, vertical_ratio=None, word_boxes=None, retry_below=None,
-                 retry_psm=None, invert=None, flip_dark=None, variables=None):
+                 retry_psm=None, invert=None, flip_dark=None, min_confidence=None,
+                 variables=None):
         tesserocr = _import_tesserocr()
         o = dict(TESSERACT_DEFAULTS)
         for k, v in (("psm", psm), ("pad", pad), ("min_height", min_height),
                      ("max_height", max_height), ("vertical_ratio", vertical_ratio),
                      ("word_boxes", word_boxes), ("retry_below", retry_below),
-                     ("retry_psm", retry_psm), ("invert", invert), ("flip_dark", flip_dark)):
+                     ("retry_psm", retry_psm), ("invert", invert), ("flip_dark", flip_dark),
+                     ("min_confidence", min_confidence)):
             if v is not None:
                 o[k] = v
         for k in ("psm", "retry_psm"):
@@ -426,6 +429,9 @@ class TesseractRecognizer(Recognizer):
         out = []
         for i, poly in enumerate(polys):
             _, angle, ws, conf, baseline = best.get(i, (-1.0, 0, [], 0.0, None))
+            if o["min_confidence"] > 0:
+                ws = [w for w in ws if w.confidence >= o["min_confidence"]]
+                conf = float(np.mean([w.confidence for w in ws])) if ws else 0.0
             if det_polys is not None:
                 snap_to_detections(ws, poly, det_polys, det_boxes)
             out.append(Line(polygon=poly, text=" ".join(w.text for w in ws),
