@@ -187,7 +187,14 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
         rects.append((members, u, vertical, rect, c1 - c0))
         word_dir[members] = u
         x, y = rect @ u_page, rect @ n_page
-        boxes.append((x.min(), y.min(), x.max(), y.max()))
+        if vertical:
+            boxes.append((x.min(), y.min(), x.max(), y.max()))
+        else:
+            # across the page: the line's own height about its centre (a line tilted
+            # against the page's skew, as perspective leaves them, would otherwise
+            # overlap its neighbours and hide the gaps between rows)
+            yc, hh = y.mean(), 0.5 * (c1 - c0)
+            boxes.append((x.min(), yc - hh, x.max(), yc + hh))
         heights.append(c1 - c0)
         n_words.append(len(members))
         vert.append(vertical)

@@ -18,7 +18,8 @@ completely:
 * otherwise rows are cut top to bottom (at every gap within ``tie`` of the widest).
 
 Consecutive lines of a column that follow each other closely (gap at most ``para_gap``
-heights, overlapping, of similar height) form a paragraph block; the lines of a table
+heights, overlapping, of similar height, their pitch within ``para_pitch`` of the page's
+typical pitch: a paragraph break adds space) form a paragraph block; the lines of a table
 node form one block of kind ``"table"``. The recursion handles nodes, never pixels.
 """
 
@@ -35,9 +36,11 @@ ORDER_DEFAULTS = {
     "column_fill": 0.7,    # ... and this share of its width is filled ...
     "column_lines": 0.4,   # ... by at least this share of its lines
     "column_words": 3,     # ... of at least this many words (median)
-    "para_gap": 0.9,       # lines closer than this (x height) are one paragraph
-    "para_height": 1.4,    # ... if their heights differ by at most this factor
+    "para_gap": 0.9,       # lines closer than this (x height) are one paragraph ...
+    "para_height": 1.4,    # ... if their heights differ by at most this factor ...
+    "para_pitch": 0.15,    # ... and their pitch is within this of the page's typical one
     "tie": 0.75,           # cut at every gap at least this x the widest one
+    "row_slack": 0.15,     # rows overlapping by up to this x their height still part
     "table_rows": 0.75,    # ... and this share of its lines has a line beside it in a row
 }
 
@@ -117,7 +120,10 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
             continue
         x0, y0, x1, y1 = b[idx].T
         xs = _gaps(x0, x1, opts["col_gap"] * hmed)
-        ys = _gaps(y0, y1, 0.0)
+        # rows may touch (loose boxes, tight leading): each line counts across the page
+        # without a ``row_slack`` share of its height at top and bottom
+        slack = np.where(vert[idx], 0.0, opts["row_slack"] * h[idx])
+        ys = _gaps(y0 + slack, y1 - slack, 0.0)
         wx = max((w for _, w in xs), default=0.0)
         wy = max((w for _, w in ys), default=0.0)
         section = bool(ys) and wy >= opts["section_gap"] * hmed and wy > wx
@@ -130,9 +136,10 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
         elif xs:
             cuts, key = [p for p, w in xs if w >= opts["tie"] * wx], 0.5 * (x0 + x1)
         else:
-            # nothing crosses: lines top to bottom by centre, then left to right
+            # nothing crosses (lines tilted against the page's skew overlap): lines top to
+            # bottom by centre, then left to right, each a leaf of its own
             o = idx[np.lexsort((0.5 * (x0 + x1), 0.5 * (y0 + y1)))]
-            out.append(("table" if in_table else "text", o))
+            out.extend(("table" if in_table else "text", [int(k)]) for k in o)
             continue
         part = np.searchsorted(np.asarray(sorted(cuts)), key)
         children = [idx[part == k] for k in range(len(cuts) + 1) if (part == k).any()]
@@ -148,8 +155,32 @@ def reading_order(boxes, heights, n_words=None, vertical=None, **options):
     return _paragraphs(out, b, h, vert, opts)
 
 
+def _pitch(a, c, b, h):
+    """Centre distance of line c below line a, in units of the larger height (line boxes
+    in the page frame grow with any tilt the page's skew leaves; centres do not)."""
+    return (0.5 * (b[c, 1] + b[c, 3] - b[a, 1] - b[a, 3])) / max(h[a], h[c], 1e-6)
+
+
+def _stacked(a, c, b, h, vert, opts):
+    """Lines a and c one above the other in a column: text, similar heights, overlapping
+    along the line, c below a by less than ``para_gap`` + 1 heights."""
+    if vert[a] or vert[c] or max(h[a], h[c]) > opts["para_height"] * min(h[a], h[c]):
+        return False
+    if not 0.7 <= _pitch(a, c, b, h) <= 1.0 + opts["para_gap"]:
+        return False
+    return min(b[a, 2], b[c, 2]) > max(b[a, 0], b[c, 0])
+
+
 def _paragraphs(leaves, b, h, vert, opts):
-    """Merge consecutive single-line leaves of text into paragraphs; tables into one block."""
+    """Merge consecutive single-line leaves of text into paragraphs; tables into one block.
+
+    Lines stacked in a column continue a paragraph unless their pitch (centre distance
+    over height) exceeds the page's typical pitch by ``para_pitch`` (the extra space of a
+    paragraph break, measured against the page's own leading)."""
+    pairs = [(p[1][-1], c[1][0]) for p, c in zip(leaves, leaves[1:])
+             if p[0] == c[0] == "text" and len(p[1]) and len(c[1])]
+    pitches = [_pitch(a, c, b, h) for a, c in pairs if _stacked(a, c, b, h, vert, opts)]
+    typical = float(np.median(pitches)) if len(pitches) >= 3 else None
     blocks = []
     for kind, idx in leaves:
         idx = [int(i) for i in idx]
@@ -158,7 +189,8 @@ def _paragraphs(leaves, b, h, vert, opts):
             if kind == "table" and pk == "table" and _same_table(prev, idx, b, h):
                 prev.extend(idx)
                 continue
-            if kind == "text" and pk == "text" and _continues(prev[-1], idx[0], b, h, vert, opts):
+            if kind == "text" and pk == "text" and _continues(prev[-1], idx[0], b, h, vert, opts,
+                                                              typical):
                 prev.extend(idx)
                 continue
         blocks.append((kind, list(idx)))
@@ -171,13 +203,7 @@ def _same_table(prev, idx, b, h):
     return gap <= 2.0 * float(np.median(h[prev + idx]))
 
 
-def _continues(a, c, b, h, vert, opts):
-    if vert[a] or vert[c]:
+def _continues(a, c, b, h, vert, opts, typical=None):
+    if not _stacked(a, c, b, h, vert, opts):
         return False
-    ha, hc = h[a], h[c]
-    if max(ha, hc) > opts["para_height"] * min(ha, hc):
-        return False
-    gap = b[c, 1] - b[a, 3]
-    if not (-0.3 * min(ha, hc) <= gap <= opts["para_gap"] * max(ha, hc)):
-        return False
-    return min(b[a, 2], b[c, 2]) > max(b[a, 0], b[c, 0])  # overlap along the line
+    return typical is None or _pitch(a, c, b, h) <= typical * (1.0 + opts["para_pitch"])

@@ -189,8 +189,10 @@ def detect_orientation(image, words, use_ink_axis=True):
         clear = ratio >= INK_AXIS_RATIO * (2.0 if conf_axis >= 0.8 else 1.0)
         if ink_base != base and (clear or len(q) == 0):
             base, skew, conf_axis = ink_base, ink_skew, min(1.0, (ratio - 1.0))
-        elif ink_base == base and abs(skew - ink_skew) > 1.5:
-            skew = ink_skew  # the words' boxes do not follow the lines
+        elif ink_base == base:
+            # the ink's skew: on docbench-dev the profiles give it to 0.04 degrees (median
+            # error), a detector's word boxes to 0.6 (tight ground-truth boxes to 0.03)
+            skew = ink_skew
     vote, _, voters = ink_sense(image, q, base + skew)
     if voters < MIN_VOTERS:  # too little lower-case text to tell: upright, as most scans are
         return base, float(skew), 0.5 * conf_axis * voters / MIN_VOTERS
@@ -319,16 +321,26 @@ def ink_axis(image, max_side=800, max_skew=6.0, step=0.5):
                                 31, 15).astype(np.float32)
     sh, sw = ink.shape
     best = {0: (-1.0, 0.0), 90: (-1.0, 0.0)}
-    for a in np.arange(-max_skew, max_skew + 1e-9, step):
-        m = cv2.getRotationMatrix2D((sw / 2, sh / 2), float(a), 1.0)
-        r = cv2.warpAffine(ink, m, (sw, sh), flags=cv2.INTER_LINEAR, borderValue=0)
-        rows, cols = r.mean(axis=1), r.mean(axis=0)
-        for base, prof in ((0, rows), (90, cols)):
-            sharp = float(np.mean(np.diff(prof) ** 2))
-            if sharp > best[base][0]:
-                # getRotationMatrix2D turns the content counter-clockwise on screen by a:
-                # lines at image angle a (y down) come out level
-                best[base] = (sharp, float(a))
+
+    def score(angles, bases):
+        for a in angles:
+            m = cv2.getRotationMatrix2D((sw / 2, sh / 2), float(a), 1.0)
+            r = cv2.warpAffine(ink, m, (sw, sh), flags=cv2.INTER_LINEAR, borderValue=0)
+            rows, cols = r.mean(axis=1), r.mean(axis=0)
+            for base, prof in ((0, rows), (90, cols)):
+                if base not in bases:
+                    continue
+                sharp = float(np.mean(np.diff(prof) ** 2))
+                if sharp > best[base][0]:
+                    # getRotationMatrix2D turns the content counter-clockwise on screen
+                    # by a: lines at image angle a (y down) come out level
+                    best[base] = (sharp, float(a))
+
+    score(np.arange(-max_skew, max_skew + 1e-9, step), (0, 90))
+    # refine the better axis around its best angle, at a fifth of the step
+    top = 0 if best[0][0] >= best[90][0] else 90
+    a0 = best[top][1]
+    score(a0 + np.arange(-step, step + 1e-9, step / 5), (top,))
     base = 0 if best[0][0] >= best[90][0] else 90
     other = best[90 - base][0]
     return base, best[base][1], best[base][0] / max(other, 1e-12)
