@@ -64,7 +64,7 @@ TESSERACT_DEFAULTS = {
     "retry_psm": "single_line",
     "invert": False,        # Tesseract's second reading of doubtful lines as white on black
     "flip_dark": True,      # a strip darker than its text (median < 110) is inverted first
-    "min_confidence": 0.35,  # words read with a lower confidence are dropped (garbage on rules, stamps)
+    "min_confidence": 0.0,  # words read with a lower confidence are dropped (0.35: see README)
 }
 
 _SYSTEM_TESSDATA = [
