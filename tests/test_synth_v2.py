@@ -97,7 +97,7 @@ def test_non_text_marks_carry_no_labels():
 
 
 def test_speckle_is_ink_but_not_labelled():
-    base = _cfg("article", p_photocopy=1.0, p_speckle=0.0)
+    base = _cfg("article", p_photocopy=1.0, p_speckle=0.0, min_contrast=0)
     a = synth.generate_page(5, base)
     b = synth.generate_page(5, {**base, "p_speckle": 1.0})
     assert a.meta["mode"] == "photocopy" and "speckle" in b.meta

@@ -22,6 +22,12 @@ fonts-fantasque-sans fonts-agave fonts-hermit
 fonts-comic-neue fonts-dancingscript fonts-humor-sans fonts-dkg-handwriting fonts-breip
 fonts-kristi fonts-femkeklaver fonts-rufscript fonts-ecolier-court fonts-bwht
 fonts-kaushanscript fonts-tomsontalks
+fonts-adf-accanthis fonts-adf-baskervald fonts-adf-berenis fonts-adf-gillius fonts-adf-ikarius
+fonts-adf-irianis fonts-adf-libris fonts-adf-oldania fonts-adf-romande fonts-adf-switzera
+fonts-adf-tribun fonts-adf-universalis fonts-adf-verana fonts-averia-gwf fonts-averia-sans-gwf
+fonts-averia-serif-gwf fonts-goudybookletter fonts-fanwood fonts-paratype fonts-inter
+fonts-firacode fonts-tuffy fonts-b612 fonts-monofur fonts-vollkorn fonts-dosis fonts-comfortaa
+fonts-oldstandard fonts-prociono fonts-yanone-kaffeesatz
 "
 
 if [ "$1" = "--list" ]; then

@@ -30,7 +30,7 @@ SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 # not text fonts (math symbols, display cuts, fallback glyph font)
 _EXCLUDE = re.compile(r"(cmex|D050000L|Dingbat|cmmi|cmsy|STIXNonUni|STIXSiz|LastResort|Math|Display|Symbol|"
                       r"Emoji|Dingbat|ExtraLight|Wingding|Hairline|Thin|UltraLight|Light|Awesome|Icons|"
-                      r"Emoji|3270.*Condensed|3270.*Semi|Nerd|Braille|dseg|Ornament)", re.I)
+                      r"Emoji|3270.*Condensed|3270.*Semi|Nerd|Braille|dseg|Ornament|Oldania)", re.I)
 # handwriting-style families (by file name)
 _HAND = re.compile(r"(comic|dancing|humor|dkg|breip|kristi|femke|rufscript|ecolier|bwht|kaushan|"
                    r"tomson|handwrit|script|marker|felt|becausewe)", re.I)
@@ -78,6 +78,13 @@ def _classify(path):
             return fam + "Mono", "regular", "mono"
         style = _LIBERTINE.get(suf.lower())
         return (fam, style, "serif" if "libertine" in low else "sans") if style else (None, None, None)
+    m = re.match(r"pt([cfmnsz])(\d\d)f$", low)  # ParaType: PT Sans/Serif/Mono, 55 = regular
+    if m:
+        fam = {"s": "PTSans", "c": "PTSansCaption", "n": "PTSansNarrow", "f": "PTSerif",
+               "z": "PTSerifCaption", "m": "PTMono"}[m.group(1)]
+        style = {"55": "regular", "56": "italic", "75": "bold", "76": "bolditalic", "57": "regular",
+                 "77": "bold"}.get(m.group(2), "regular")
+        return fam, style, "mono" if fam == "PTMono" else "serif" if "Serif" in fam else "sans"
     if low.startswith("dkg"):
         style = {"dkgbi": "bolditalic", "dkgbd": "bold", "dkgit": "italic"}.get(low, "regular")
         return "dkg", style, "hand"
@@ -93,11 +100,12 @@ def _classify(path):
     if _HAND.search(low):
         kind = "hand"
     elif re.search(r"mono|courier|typewriter|consol|(?<!juni)code|fixed|3270|hack|inconsolata|hermit|"
-                   r"agave|fantasque|mononoki|anonymous|prime|cousine", low):
+                   r"agave|fantasque|mononoki|anonymous|prime|cousine|monof\d", low):
         kind = "mono"
     elif re.search(r"serif|stix|times|roman|bookman|palatino|schoolbook|georgia|garamond|"
                    r"c059|p052|nimbusrom|tinos|cambria|libertine|charter|caladea|charis|gentium|"
-                   r"junicode|lindenhill|bookman", low) \
+                   r"junicode|lindenhill|bookman|accanthis|baskervald|berenis|ikarius|irianis|oldania|"
+                   r"romande|tribun|vollkorn|goudy|fanwood|prociono|oldstandard", low) \
             and "sans" not in low.replace("dejavusans", "sans"):
         kind = "serif"
     else:

@@ -211,6 +211,8 @@ def _finalise(quads, texts, ignore, w, h, min_height, pad):
             if polygon_area(q) < 4.0 or np.ptp(q[:, 0]) < 2 or np.ptp(q[:, 1]) < 2:
                 continue  # (almost) entirely outside the image
             q = order_clockwise(q)
+        else:  # within the tolerance of an edge: onto it
+            q = np.stack([np.clip(q[:, 0], 0, w), np.clip(q[:, 1], 0, h)], 1)
         out.append(Annotation(q.astype(np.float32), t, bool(ig or c or small)))
     return out
 
