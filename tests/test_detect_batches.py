@@ -223,6 +223,7 @@ def test_the_long_side_cap_warns_when_it_shrinks_text_below_what_the_model_reads
     from textseg.detector import Detector, TextTooSmallWarning
 
     det = Detector.load(tiny_model[1])  # its infer.resize.max_side is 256
+    det.set_infer(overrides=["infer.tile.enabled=false"])  # tiles would keep the text
     strip = text_image(3000, 120, glyph_px=20)  # 3000 -> 256: 20 px letters become ~2 px
     with pytest.warns(TextTooSmallWarning, match=r"max_side \d+ \(--max-side\) keeps it"):
         det(strip)
@@ -231,7 +232,7 @@ def test_the_long_side_cap_warns_when_it_shrinks_text_below_what_the_model_reads
         det(text_image(400, 300, glyph_px=60))  # shrunk by 0.64, letters stay ~38 px
         det(text_image(200, 100, glyph_px=20))  # not capped at all
     path = _save(tmp_path / "strip.png", Image.fromarray(strip), "PNG")
-    p = detect(path, "--model", tiny_model[1])
+    p = detect(path, "--model", tiny_model[1], "--no-tile")
     assert p.returncode == 0, p.stderr
     warn = [line for line in p.stderr.splitlines() if line.startswith("warning:")]
     assert len(warn) == 1 and str(path) in warn[0] and "--max-side" in warn[0], p.stderr

@@ -74,6 +74,9 @@ DEFAULTS = {
                    "upscale_to": 0},
         "batch_size": 1,
         "decode": {},  # the method's DECODE_DEFAULTS
+        # large pages as overlapping tiles at native scale (textseg.tiles); auto: when the
+        # long-side cap would shrink the page; sizes in network-input pixels
+        "tile": {"enabled": "auto", "size": 1536, "overlap": 256},
     },
 }
 
@@ -89,6 +92,7 @@ ENUMS = {
     "train.schedule.name": ("poly", "cosine", "constant"),
     "train.amp": (None, "bf16", "fp16"),
     "infer.resize.policy": ("document", "fixed"),
+    "infer.tile.enabled": ("auto", True, False),
     "data.level": LEVELS,
 }
 
@@ -115,6 +119,8 @@ RANGES = {
     "infer.resize.max_side": (32, None),
     "infer.resize.long_side": (32, None),
     "infer.resize.multiple": (1, None),
+    "infer.tile.size": (64, None),
+    "infer.tile.overlap": (0, None),
     "data.augment.rotate": (0, 180),
     "data.augment.perspective": (0, 0.5),
     "data.augment.color_jitter": (0, 1),

@@ -103,7 +103,9 @@ class Detector:
         self.decode_cfg.update(decode_overrides or {})
         self.resize = dict(cfg["infer"]["resize"])
         self.resize.update(resize_overrides or {})
-        self.timings = {"preprocess": 0.0, "network": 0.0, "decode": 0.0, "images": 0}
+        self.tile = tile_config(cfg)
+        self.timings = {"preprocess": 0.0, "network": 0.0, "decode": 0.0, "images": 0,
+                        "tiles": 0}
 
     # -- constructors
     @classmethod
@@ -240,6 +242,7 @@ class Detector:
 
         self.cfg = with_infer(self.cfg, config, overrides)
         self.resize = dict(self.cfg["infer"]["resize"])
+        self.tile = tile_config(self.cfg)
         self.decode_cfg = decode_config(self.cfg)
         return self
 
@@ -299,8 +302,14 @@ class Detector:
         """Detect text in several images at once (padded to a common size)."""
         if level not in ("word", "line"):
             raise ValueError(f"level must be 'word' or 'line', not {level!r}")
-        t0 = time.perf_counter()
         images = [_as_rgb(im) for im in images]
+        tiled = [self.tile_plan(*im.shape[:2]) is not None for im in images]
+        if any(tiled):  # large pages one by one as tiles; the others batched together
+            rest = [im for im, t in zip(images, tiled) if not t]
+            done = iter(self.batch(rest, level=level) if rest else [])
+            return [self.detect_tiled(im, level=level) if t else next(done)
+                    for im, t in zip(images, tiled)]
+        t0 = time.perf_counter()
         pre = [self.preprocess(im) for im in images]
         for im, (_, nhw) in zip(images, pre):
             self._warn_if_text_shrunk(im, nhw)
@@ -330,6 +339,84 @@ class Detector:
         tm["decode"] += t3 - t2
         tm["images"] += len(images)
         return results
+
+    # -- large pages as tiles
+    def tile_plan(self, h: int, w: int) -> Optional[tuple]:
+        """``(nh, nw)``, the network-input size at which an h x w image is cut into tiles
+        (the resize policy's scale without the long-side cap), or None when it runs whole.
+        ``infer.tile.enabled``: ``auto`` tiles when the cap (``max_side``) would shrink
+        the image; ``true`` whenever it is larger than one tile; ``false`` never."""
+        enabled = self.tile["enabled"]
+        if enabled is False:
+            return None
+        nh, nw = input_size(h, w, {**self.resize, "max_side": math.inf})
+        size = self.tile_size()
+        if enabled == "auto":
+            return (nh, nw) if max(nh, nw) > self.resize["max_side"] else None
+        return (nh, nw) if max(nh, nw) > size else None
+
+    def tile_size(self) -> int:
+        """The tile side, no larger than a static-shape ONNX model's input."""
+        size = int(self.tile["size"])
+        static = getattr(self.backend, "static_hw", None)
+        if static:
+            size = min(size, *static)
+        return size
+
+    def detect_tiled(self, image, level: str = "word") -> List[Detection]:
+        """Detections of one large image cut into overlapping tiles (``infer.tile``) at the
+        resize policy's scale without the long-side cap: each tile runs through the network
+        and the decoder alone (memory is that of one tile), and the tiles' detections are
+        merged (:func:`textseg.tiles.merge`: each word once, whole)."""
+        import cv2
+
+        from . import tiles
+
+        t0 = time.perf_counter()
+        image = _as_rgb(image)
+        h, w = image.shape[:2]
+        nh, nw = self.tile_plan(h, w) or input_size(h, w, {**self.resize, "max_side": math.inf})
+        size = self.tile_size()
+        overlap = min(int(self.tile["overlap"]), size // 2)  # a static model's smaller tile
+        scaled = image
+        if (nh, nw) != (h, w):
+            interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
+            scaled = cv2.resize(image, (nw, nh), interpolation=interp)
+        stride = self.decode_cfg["stride"]
+        rects = tiles.grid(nh, nw, size, overlap)
+        per_tile = []
+        tm = self.timings
+        t_net = t_dec = 0.0
+        for x0, y0, x1, y1 in rects:
+            x = self._pad_batch([normalize(scaled[y0:y1, x0:x1])])
+            b = time.perf_counter()
+            maps = self.backend(x)
+            c = time.perf_counter()
+            hh, ww = -(-(y1 - y0) // stride), -(-(x1 - x0) // stride)
+            if self.output_kind == "maps":
+                one = {k: v[0, :, :hh, :ww] for k, v in maps.items()}
+            else:
+                one = {k: v[0] for k, v in maps.items()}
+            del maps, x
+            offset = np.array([x0, y0], np.float32)
+            per_tile.append([(np.asarray(p, np.float32).reshape(-1, 2) + offset, s)
+                             for p, s in self.decoder(one, self.decode_cfg)])
+            t_net += c - b
+            t_dec += time.perf_counter() - c
+        a = time.perf_counter()
+        dets = tiles.merge(per_tile, rects, (nh, nw), margin=8 + 2 * stride)
+        dets = rescale(dets, h / nh, w / nw, (h, w))
+        if level == "line":
+            from .layout.lines import group_lines
+
+            dets = group_lines(dets)
+        t_dec += time.perf_counter() - a
+        tm["network"] += t_net
+        tm["decode"] += t_dec
+        tm["preprocess"] += time.perf_counter() - t0 - t_net - t_dec
+        tm["images"] += 1
+        tm["tiles"] += len(rects)
+        return dets
 
 
 #: glyph height (median, network-input pixels) below which the shipped document model loses
@@ -477,6 +564,17 @@ def input_size(h: int, w: int, resize: Mapping) -> tuple:
         if up > 0 and max(h, w) < up:
             s = min(up, float(resize["max_side"])) / max(h, w)
     return max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+
+def tile_config(cfg: Mapping) -> dict:
+    """The ``infer.tile`` section of a config (the loader's defaults where a model's stored
+    config predates it), its overlap checked against its size."""
+    from .config import DEFAULTS
+    from .tiles import check
+
+    tile = {**DEFAULTS["infer"]["tile"], **dict(cfg.get("infer", {}).get("tile") or {})}
+    check(int(tile["size"]), int(tile["overlap"]))
+    return tile
 
 
 def default_model_path() -> Optional[str]:

@@ -61,6 +61,18 @@ def parse_args(argv):
                       help="skip pages whose outputs all exist (resume a batch); a page with "
                            "only some of them is redone")
     ap.add_argument("--threads", type=int, help="CPU threads for the network")
+    tile = ap.add_mutually_exclusive_group()
+    tile.add_argument("--tile", type=int, metavar="SIZE",
+                      help="cut pages larger than SIZE px (network input) into overlapping "
+                           "tiles at native scale (default: only pages the --max-side cap "
+                           "would shrink, in tiles of 1536)")
+    tile.add_argument("--no-tile", action="store_true",
+                      help="never tile: large pages are shrunk to the --max-side cap")
+    ap.add_argument("--tile-overlap", type=int, metavar="PX",
+                    help="overlap of neighbouring tiles (default 256)")
+    ap.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="N processes, each with its own model and threads // N threads; "
+                         "outputs as with one, in input order (default 1)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     args.formats = [f.strip() for f in args.format.split(",") if f.strip()]
@@ -83,6 +95,7 @@ def parse_args(argv):
 #: allowed option values, checked before anything runs
 DPI_RANGE = (10, 2400)
 MAX_SIDE_RANGE = (32, 65536)
+TILE_RANGE = (64, 65536)
 
 
 def check_ranges(ap, args):
@@ -96,6 +109,13 @@ def check_ranges(ap, args):
         bad("--max-side", args.max_side, "a long side from %d to %d px" % MAX_SIDE_RANGE)
     if args.threads is not None and args.threads < 1:
         bad("--threads", args.threads, "a whole number >= 1")
+    if args.workers < 1:
+        bad("--workers", args.workers, "a whole number >= 1")
+    if args.tile is not None and not TILE_RANGE[0] <= args.tile <= TILE_RANGE[1]:
+        bad("--tile", args.tile, "a tile side from %d to %d px" % TILE_RANGE)
+    if args.tile_overlap is not None and not 0 <= args.tile_overlap < (args.tile or 1536):
+        bad("--tile-overlap", args.tile_overlap, f"0 to {(args.tile or 1536) - 1} px "
+            "(less than a tile)")
     if not DPI_RANGE[0] <= args.dpi <= DPI_RANGE[1]:
         bad("--dpi", args.dpi, "a resolution from %d to %d" % DPI_RANGE)
     if args.max_pixels is not None and not (math.isfinite(args.max_pixels)
@@ -107,9 +127,25 @@ def load_detector(args):
     """The detector with --config, --threshold, --decode and --max-side, checked once."""
     from textseg.detector import Detector
 
-    return Detector.load(args.model or args.checkpoint, config=args.config, decode=args.decode,
-                         max_side=args.max_side, device=args.device, threads=args.threads,
-                         threshold=args.threshold)
+    det = Detector.load(args.model or args.checkpoint, config=args.config, decode=args.decode,
+                        max_side=args.max_side, device=args.device, threads=args.threads,
+                        threshold=args.threshold)
+    tile = tile_overrides(args)
+    return det.set_infer(overrides=tile) if tile else det
+
+
+def tile_overrides(args):
+    """``infer.tile.*`` settings of --tile, --no-tile and --tile-overlap."""
+    out = []
+    if args.no_tile:
+        out.append("infer.tile.enabled=false")
+    if args.tile is not None:
+        out += ["infer.tile.enabled=true", f"infer.tile.size={args.tile}"]
+        if args.tile_overlap is None:  # the default overlap, at most a quarter of the tile
+            out.append(f"infer.tile.overlap={min(256, args.tile // 4)}")
+    if args.tile_overlap is not None:
+        out.append(f"infer.tile.overlap={args.tile_overlap}")
+    return out
 
 
 def output_places(args, entries):
@@ -181,10 +217,95 @@ def run_network(detector, page, level, say):
     return dets
 
 
+def process_page(detector, args, job, say):
+    """Network, decoder and outputs of one planned page: ``(detections, JSON record)``;
+    the record is written under --out (or returned for stdout)."""
+    from textseg import output
+
+    page, name, action, out_dir = job
+    dets = run_network(detector, page, args.level, say)
+    record = output.to_json_dict(page, dets, level=args.level, model=detector.name)
+    if args.out:
+        os.makedirs(out_dir, exist_ok=True)
+        output.write_page(out_dir, page, dets, record, args.formats, stem=name,
+                          overwrite=args.overwrite or action == "redo")
+    return len(dets), record
+
+
+# ----------------------------------------------------------------------------- --workers
+
+_WORKER = {}
+
+
+def _worker_init(args):
+    """In each worker process: its own detector with its share of the threads."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool
+    _WORKER["args"] = args
+    _WORKER["detector"] = load_detector(args)
+
+
+def _worker_page(job):
+    """One page in a worker: ``("ok", n_dets, record, messages)`` or ``("error", message,
+    messages)`` (a failure stops only its page; the main process reports it in order)."""
+    args, messages = _WORKER["args"], []
+    try:
+        n, record = process_page(_WORKER["detector"], args, job, messages.append)
+        return "ok", n, (None if args.out else record), messages
+    except Exception as e:  # noqa: BLE001 - reported by the main process, in input order
+        msg = _common.message(e)
+        if not _common.is_user_error(e):
+            msg = f"{type(e).__name__}: {msg}"
+        return "error", msg, messages
+
+
+class WorkerPool:
+    """``n`` worker processes (spawned: each loads its own model) fed pages by the main
+    process, which reads (and rasterises) the inputs while the workers run the network,
+    the decoder and the outputs. Results come back in input order; at most ``2 n`` pages
+    wait at a time (memory stays bounded)."""
+
+    def __init__(self, args, n):
+        import collections
+        import multiprocessing as mp
+
+        wargs = argparse.Namespace(**vars(args))
+        wargs.threads = max(1, (args.threads or os.cpu_count() or 1) // n)
+        self.pool = mp.get_context("spawn").Pool(n, _worker_init, (wargs,))
+        self.pending = collections.deque()
+        self.limit = 2 * n
+
+    def submit(self, path, job):
+        """Queue a page; yields ``(path, result)`` of the pages finished meanwhile."""
+        self.pending.append((path, self.pool.apply_async(_worker_page, (job,))))
+        while len(self.pending) > self.limit:
+            yield self._next()
+
+    def note(self, path, result):
+        """Queue an outcome the main process already has (an input that failed to load),
+        so that it is reported in input order."""
+        self.pending.append((path, result))
+
+    def _next(self):
+        path, res = self.pending.popleft()
+        return path, (res.get() if hasattr(res, "get") else res)
+
+    def drain(self):
+        while self.pending:
+            yield self._next()
+
+    def close(self, ok=True):
+        if ok:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()
+
+
 def main(argv=None):
     args = parse_args(argv)
     from textseg.data import images as imgs
-    from textseg import output
     from textseg.progress import write as progress_write
 
     failed = []
@@ -222,38 +343,74 @@ def main(argv=None):
         progress = progress_bar(total=len(entries), unit="file", desc="detect", file=sys.stderr)
     n_pages = n_dets = n_skipped = 0
     no_pages, seen, t_start = [], {}, time.perf_counter()
-    for (path, _), (out_dir, stem) in zip(entries, output_places(args, entries)):
-        try:
-            for page in imgs.iter_pages(path, **load_kw):
-                name = page_stem(stem, page)
-                action = "new"
-                if args.out:  # refuse (or skip) before spending time on the network
-                    action = plan_page(args, page, out_dir, name, seen)
-                if action == "skip":
-                    n_skipped += 1
-                    continue
-                dets = run_network(detector, page, args.level, say)
-                n_pages += 1
-                n_dets += len(dets)
-                record = output.to_json_dict(page, dets, level=args.level, model=detector.name)
-                if args.out:
-                    os.makedirs(out_dir, exist_ok=True)
-                    output.write_page(out_dir, page, dets, record, args.formats, stem=name,
-                                      overwrite=args.overwrite or action == "redo")
-                else:
-                    print(json.dumps(record, ensure_ascii=False))
-        except imgs.PageSelectionError:  # --pages applies to the documents that have them
+    pool = WorkerPool(args, args.workers) if args.workers > 1 else None
+    failed_paths = set()
+
+    def file_failed(path, msg):
+        if path in failed_paths:  # a file fails once (--workers: later pages ran anyway)
+            return
+        failed_paths.add(path)
+        if path not in msg:
+            msg = f"{path}: {msg}"
+        failed.append(msg)
+        say(f"error: {msg}")
+
+    def finished(path, result):  # a page's outcome, in input order
+        nonlocal n_pages, n_dets
+        for msg in result[-1]:
+            say(msg)
+        if result[0] == "no pages":
             no_pages.append(path)
-        except Exception as e:  # noqa: BLE001 - a batch keeps going past one bad file
-            msg = _common.message(e)
-            if not _common.is_user_error(e):  # a bug, not the file: say what broke
-                msg = f"{type(e).__name__}: {msg}"
-            if path not in msg:
-                msg = f"{path}: {msg}"
-            failed.append(msg)
-            say(f"error: {msg}")
-        if progress is not None:
-            progress.update(1)
+        elif result[0] == "error":
+            file_failed(path, result[1])
+        elif path not in failed_paths:
+            n_pages += 1
+            n_dets += result[1]
+            if result[2] is not None:
+                print(json.dumps(result[2], ensure_ascii=False))
+
+    try:
+        for (path, _), (out_dir, stem) in zip(entries, output_places(args, entries)):
+            try:
+                for page in imgs.iter_pages(path, **load_kw):
+                    name = page_stem(stem, page)
+                    action = "new"
+                    if args.out:  # refuse (or skip) before spending time on the network
+                        action = plan_page(args, page, out_dir, name, seen)
+                    if action == "skip":
+                        n_skipped += 1
+                        continue
+                    job = (page, name, action, out_dir)
+                    if pool is None:
+                        n, record = process_page(detector, args, job, say)
+                        finished(path, ("ok", n, None if args.out else record, []))
+                    else:
+                        for done in pool.submit(path, job):
+                            finished(*done)
+            except imgs.PageSelectionError:  # --pages applies to the documents that have them
+                if pool is None:
+                    no_pages.append(path)
+                else:
+                    pool.note(path, ("no pages", []))
+            except Exception as e:  # noqa: BLE001 - a batch keeps going past one bad file
+                msg = _common.message(e)
+                if not _common.is_user_error(e):  # a bug, not the file: say what broke
+                    msg = f"{type(e).__name__}: {msg}"
+                if pool is None:
+                    file_failed(path, msg)
+                else:
+                    pool.note(path, ("error", msg, []))
+            if progress is not None:
+                progress.update(1)
+        if pool is not None:
+            for done in pool.drain():
+                finished(*done)
+    except BaseException:
+        if pool is not None:
+            pool.close(ok=False)
+        raise
+    if pool is not None:
+        pool.close()
     if progress is not None:
         progress.close()
     elapsed = time.perf_counter() - t_start
