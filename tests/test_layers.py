@@ -23,7 +23,8 @@ LAYERS = (
     ("methods", "layout"),
     ("config", "model", "data", "checkpoint"),
     ("detector", "output", "formats", "evaluation"),
-    ("export", "training", "validation", "recognize", "ocrmypdf"),
+    ("export", "training", "validation", "recognize", "ocrmypdf", "onnx_import", "quantize",
+     "distributed"),
     ("benchmarks",),
 )
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

