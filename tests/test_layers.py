@@ -1,7 +1,7 @@
 """No module of the package imports one of a higher layer (checked with ast, lazy imports
 inside functions included).
 
-    tools > benchmarks > export, training, validation, recognize, ocrmypdf > detector,
+    tools > benchmarks > export, training, validation, recognize, ocrmypdf, pipeline > detector,
     output, formats, evaluation > config, model, data, checkpoint > methods, layout >
     backbones, trunks, geometry, fileio, errors, types, progress, tiles
 
@@ -24,7 +24,7 @@ LAYERS = (
     ("config", "model", "data", "checkpoint"),
     ("detector", "output", "formats", "evaluation"),
     ("export", "training", "validation", "recognize", "ocrmypdf", "onnx_import", "quantize",
-     "distributed"),
+     "distributed", "pipeline"),
     ("benchmarks",),
 )
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

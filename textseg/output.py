@@ -28,10 +28,15 @@ from .geometry import split_detection
 
 __all__ = [
     "OutputExistsError", "to_json_dict", "write_json", "write_icdar_txt", "draw_overlay",
-    "write_overlay", "write_page", "output_paths", "FORMATS", "OVERLAY_COLOR",
+    "write_overlay", "write_page", "output_paths", "FORMATS", "ALL_FORMATS", "OVERLAY_COLOR",
+    "check_new",
 ]
 
 FORMATS = ("json", "txt", "overlay")
+#: every output :func:`output_paths` names: the flat ones above, then those written from a
+#: page layout (:mod:`textseg.pipeline`): hOCR, ALTO, PAGE XML, the layout JSON hierarchy
+#: and the recognised plain text
+ALL_FORMATS = FORMATS + ("hocr", "alto", "page", "layout", "text")
 #: default overlay colour (RGB)
 OVERLAY_COLOR = (255, 0, 0)
 
@@ -49,9 +54,13 @@ class OutputExistsError(TextsegError, FileExistsError):
         return self.args[0]
 
 
-def _check_new(path, overwrite):
+def check_new(path, overwrite):
+    """Raise :class:`OutputExistsError` when ``path`` exists and not ``overwrite``."""
     if not overwrite and os.path.lexists(path):
         raise OutputExistsError(path)
+
+
+_check_new = check_new
 
 
 def _write(path, data, overwrite):
@@ -121,14 +130,28 @@ def write_json(path, record, overwrite=False):
 
 # ----------------------------------------------------------------------------- ICDAR
 
-def write_icdar_txt(path, detections, with_score=False, overwrite=False):
+def write_icdar_txt(path, detections, with_score=False, overwrite=False, texts=None):
     """Write an ICDAR 2015 submission file (name it ``res_<stem>.txt``, see
     :func:`output_paths`): one ``x1,y1,...,xn,yn[,score]`` line per detection, integer
-    coordinates, clockwise as given (:func:`textseg.data.icdar.write_results`, atomic)."""
+    coordinates, clockwise as given (:func:`textseg.data.icdar.write_results`, atomic).
+    ``texts`` (one per detection): the transcription after the coordinates (and the
+    score), as the ICDAR 2015 end-to-end task has it; line breaks become spaces."""
     from .data.icdar import write_results
 
     _check_new(path, overwrite)
-    write_results(path, detections, with_score=with_score)
+    if texts is None:
+        write_results(path, detections, with_score=with_score)
+        return
+    from .data.icdar import _points_str
+
+    lines = []
+    for det, text in zip(detections, texts):
+        poly, score = split_detection(det)
+        s = _points_str(poly)
+        if with_score:
+            s += f",{(1.0 if score is None else score):.6g}"
+        lines.append(s + "," + " ".join((text or "").split()) + "\n")
+    _write(path, "".join(lines), overwrite)
 
 
 # ----------------------------------------------------------------------------- overlay
@@ -193,23 +216,28 @@ def write_overlay(path, image, detections, color=OVERLAY_COLOR, thickness=None,
 
 def output_paths(out_dir, stem, formats=FORMATS, overlay_ext=".jpg"):
     """``{format: path}`` for one page's outputs: ``stem.json``, ``res_stem.txt``,
-    ``stem_overlay.jpg``."""
+    ``stem_overlay.jpg``, ``stem.hocr``, ``stem.alto.xml``, ``stem.page.xml``,
+    ``stem.layout.json`` and ``stem.text.txt`` (the recognised text)."""
     names = {"json": f"{stem}.json", "txt": f"res_{stem}.txt",
-             "overlay": f"{stem}_overlay{overlay_ext}"}
+             "overlay": f"{stem}_overlay{overlay_ext}", "hocr": f"{stem}.hocr",
+             "alto": f"{stem}.alto.xml", "page": f"{stem}.page.xml",
+             "layout": f"{stem}.layout.json", "text": f"{stem}.text.txt"}
     unknown = [f for f in formats if f not in names]
     if unknown:
-        raise ValueError(f"unknown output format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
+        raise ValueError(f"unknown output format {unknown[0]!r} "
+                         f"(choose from {', '.join(ALL_FORMATS)})")
     return {f: os.path.join(out_dir, names[f]) for f in formats}
 
 
 def write_page(out_dir, page, detections, record=None, formats=FORMATS, overwrite=False,
                with_score=False, overlay_ext=".jpg", level="word", model=None, stem=None,
-               **overlay_options):
+               texts=None, **overlay_options):
     """Write the chosen outputs of one :class:`~textseg.data.images.Page` into ``out_dir``
     (named from ``page.stem``, or from ``stem`` when given); returns ``{format: path}``.
 
     ``record`` is the :func:`to_json_dict` dict (built here from ``level``/``model`` when
     None). Without ``overwrite``, nothing is written when any of the files exists.
+    ``texts``: transcriptions for the ICDAR txt (:func:`write_icdar_txt`).
     """
     paths = output_paths(out_dir, page.stem if stem is None else stem, formats, overlay_ext)
     for p in paths.values():
@@ -219,7 +247,8 @@ def write_page(out_dir, page, detections, record=None, formats=FORMATS, overwrit
             record = to_json_dict(page, detections, level=level, model=model)
         write_json(paths["json"], record, overwrite)
     if "txt" in paths:
-        write_icdar_txt(paths["txt"], detections, with_score=with_score, overwrite=overwrite)
+        write_icdar_txt(paths["txt"], detections, with_score=with_score, overwrite=overwrite,
+                        texts=texts)
     if "overlay" in paths:
         write_overlay(paths["overlay"], page.image, detections, overwrite=overwrite,
                       **overlay_options)

@@ -2,7 +2,8 @@
 """Find text in images, scans and PDFs.
 
     python tools/detect.py INPUT... [--out DIR] [--model PATH] [--config CFG]
-        [--level word|line] [--format json,txt,overlay] [--dpi 200] [--pages 1-3]
+        [--level word|line|block] [--format json,txt,overlay,hocr,alto,page,layout]
+        [--orientation] [--recognize tesseract [--lang eng+deu]] [--dpi 200] [--pages 1-3]
         [--max-side N] [--threshold T] [--decode KEY=VALUE] [--recursive] [--flat]
         [--skip-existing | --overwrite]
 
@@ -21,7 +22,7 @@ import warnings
 
 import _common
 
-FORMATS = ("json", "txt", "overlay")
+FORMATS = ("json", "txt", "overlay", "hocr", "alto", "page", "layout", "text")
 
 
 def parse_args(argv):
@@ -35,9 +36,25 @@ def parse_args(argv):
     ap.add_argument("--config", metavar="CFG",
                     help="YAML whose infer section (resize policy, decoder settings) replaces "
                          "the model's; --threshold, --decode and --max-side still apply on top")
-    ap.add_argument("--level", choices=["word", "line"], default="word")
+    ap.add_argument("--level", choices=["word", "line", "block"], default="word",
+                    help="word, line (segments: runs of words up to a wide gap) or block "
+                         "(paragraphs, tables) of the page layout")
     ap.add_argument("--format", default="json,txt,overlay",
-                    help="comma-separated outputs: json, txt (ICDAR res_*.txt), overlay")
+                    help="comma-separated outputs: json, txt (ICDAR res_*.txt), overlay, "
+                         "hocr (NAME.hocr), alto (NAME.alto.xml, ALTO 4.4), page "
+                         "(NAME.page.xml, PAGE 2019), layout (NAME.layout.json: page -> "
+                         "blocks -> lines -> words); with --recognize also text "
+                         "(NAME.text.txt, added by default)")
+    ap.add_argument("--orientation", "--upright", dest="orientation", action="store_true",
+                    help="find the page's orientation (0/90/180/270) and skew, detect "
+                         "sideways and upside-down pages again turned upright; polygons "
+                         "stay in the input image's frame, angle and skew go into the JSON")
+    ap.add_argument("--recognize", choices=["tesseract"], metavar="ENGINE",
+                    help="read the text of every line (tesseract: needs the OCR extra, "
+                         "bash tools/install_ocr.sh) into every output, and write "
+                         "NAME.text.txt in reading order")
+    ap.add_argument("--lang", default="eng",
+                    help="--recognize languages, Tesseract style: eng, eng+deu (default eng)")
     ap.add_argument("--device", default="cpu",
                     help="cpu, cuda or cuda:N (ONNX models: needs onnxruntime-gpu)")
     ap.add_argument("--dpi", type=int, default=200,
@@ -79,6 +96,10 @@ def parse_args(argv):
     bad = [f for f in args.formats if f not in FORMATS]
     if bad:
         ap.error(f"--format: unknown {', '.join(bad)} (choose from {', '.join(FORMATS)})")
+    if "text" in args.formats and not args.recognize:
+        ap.error("--format text needs --recognize ENGINE (it is the recognised text)")
+    if args.recognize and args.out and "text" not in args.formats:
+        args.formats.append("text")
     check_ranges(ap, args)
     if args.skip_existing and not args.out:
         ap.error("--skip-existing needs --out (the folder whose outputs it looks for)")
@@ -132,6 +153,16 @@ def load_detector(args):
                         threshold=args.threshold)
     tile = tile_overrides(args)
     return det.set_infer(overrides=tile) if tile else det
+
+
+def load_recognizer(args):
+    """The --recognize engine (None without it); a missing OCR extra or language is a
+    one-line :class:`~textseg.recognize.RecognizerError` naming the install command."""
+    if not args.recognize:
+        return None
+    from textseg.recognize import get_recognizer
+
+    return get_recognizer(args.recognize, lang=args.lang)
 
 
 def tile_overrides(args):
@@ -200,14 +231,19 @@ def plan_page(args, page, out_dir, stem, seen):
     return "new"
 
 
-def run_network(detector, page, level, say):
-    """The page's detections; a :class:`TextTooSmallWarning` is printed as a warning line
-    naming the page (other warnings pass through)."""
+def run_network(detector, page, args, say, recognizer=None):
+    """``(layout or None, detections)`` of the page (:func:`textseg.pipeline.page_result`);
+    a :class:`TextTooSmallWarning` is printed as a warning line naming the page (other
+    warnings pass through)."""
     from textseg.detector import TextTooSmallWarning
+    from textseg.pipeline import needs_layout, page_result
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TextTooSmallWarning)
-        dets = detector(page.image, level=level)
+        want = needs_layout(args.level, args.formats if args.out else (), args.orientation,
+                            recognizer)
+        dets = page_result(detector, page.image, args.level, args.orientation, recognizer,
+                           layout=want)
     for w in caught:
         if issubclass(w.category, TextTooSmallWarning):
             where = page.source if page.n_pages == 1 else f"{page.source} page {page.index + 1}"
@@ -217,18 +253,22 @@ def run_network(detector, page, level, say):
     return dets
 
 
-def process_page(detector, args, job, say):
-    """Network, decoder and outputs of one planned page: ``(detections, JSON record)``;
-    the record is written under --out (or returned for stdout)."""
+def process_page(detector, args, job, say, recognizer=None):
+    """Network, decoder, layout, recognition and outputs of one planned page:
+    ``(detections, JSON record)``; the record is written under --out (or returned for
+    stdout)."""
     from textseg import output
+    from textseg.pipeline import level_texts, record_extras, write_outputs
 
     page, name, action, out_dir = job
-    dets = run_network(detector, page, args.level, say)
+    layout, dets = run_network(detector, page, args, say, recognizer)
     record = output.to_json_dict(page, dets, level=args.level, model=detector.name)
+    record_extras(record, layout, args.level, texts=recognizer is not None)
     if args.out:
         os.makedirs(out_dir, exist_ok=True)
-        output.write_page(out_dir, page, dets, record, args.formats, stem=name,
-                          overwrite=args.overwrite or action == "redo")
+        texts = level_texts(layout, args.level) if recognizer is not None else None
+        write_outputs(out_dir, page, dets, record, layout, args.formats, name,
+                      overwrite=args.overwrite or action == "redo", texts=texts)
     return len(dets), record
 
 
@@ -244,6 +284,7 @@ def _worker_init(args):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the pool
     _WORKER["args"] = args
     _WORKER["detector"] = load_detector(args)
+    _WORKER["recognizer"] = load_recognizer(args)
 
 
 def _worker_page(job):
@@ -251,7 +292,8 @@ def _worker_page(job):
     messages)`` (a failure stops only its page; the main process reports it in order)."""
     args, messages = _WORKER["args"], []
     try:
-        n, record = process_page(_WORKER["detector"], args, job, messages.append)
+        n, record = process_page(_WORKER["detector"], args, job, messages.append,
+                                 _WORKER["recognizer"])
         return "ok", n, (None if args.out else record), messages
     except Exception as e:  # noqa: BLE001 - reported by the main process, in input order
         msg = _common.message(e)
@@ -320,6 +362,9 @@ def main(argv=None):
 
     try:
         detector = load_detector(args)
+        recognizer = load_recognizer(args) if args.workers == 1 else None
+        if args.workers > 1 and args.recognize:  # each worker builds its own; fail here first
+            load_recognizer(args).close()
         entries = imgs.expand_inputs(args.inputs, recursive=args.recursive, on_error=input_error)
         if not entries:  # every argument failed (and said why): nothing to do
             sys.exit(2)
@@ -382,7 +427,7 @@ def main(argv=None):
                         continue
                     job = (page, name, action, out_dir)
                     if pool is None:
-                        n, record = process_page(detector, args, job, say)
+                        n, record = process_page(detector, args, job, say, recognizer)
                         finished(path, ("ok", n, None if args.out else record, []))
                     else:
                         for done in pool.submit(path, job):
