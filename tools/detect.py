@@ -5,7 +5,7 @@
         [--level word|line|block] [--format json,txt,overlay,hocr,alto,page,layout]
         [--orientation] [--recognize tesseract [--lang eng+deu]] [--dpi 200] [--pages 1-3]
         [--max-side N] [--threshold T] [--decode KEY=VALUE] [--recursive] [--flat]
-        [--skip-existing | --overwrite]
+        [--skip-existing | --overwrite] [--workers N] [--tile SIZE | --no-tile]
 
 INPUT: image files (jpg, png, bmp, tiff incl. multi-page, webp), PDFs, folders, globs.
 With no --out, prints one JSON object per page to stdout. Files found in folders keep
