@@ -192,3 +192,43 @@ def test_recognize_fills_text_in_every_output(tmp_path, schemas):
     assert "<TextEquiv>" in (out / "scan.page.xml").read_text()
     words = [w.text for w in read_layout(str(out / "scan.hocr")).words]
     assert "License:" in words or "License" in words
+
+
+# ----------------------------------------------------------------------------- eval --level block
+
+from test_cli_detect import tiny_model  # noqa: E402,F401  (the fixture)
+
+
+def _eval(*args):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.run([sys.executable, os.path.join("tools", "eval.py"), *map(str, args)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in p.stderr, p.stderr
+    return p
+
+
+def _block_data(root):
+    import cv2
+
+    for sub in ("images", "words", "blocks"):
+        (root / sub).mkdir(parents=True)
+    cv2.imwrite(str(root / "images" / "p1.png"), np.full((96, 128, 3), 255, np.uint8))
+    (root / "words" / "gt_p1.txt").write_text("10,10,40,10,40,20,10,20,word\n")
+    (root / "blocks" / "gt_p1.txt").write_text("8,8,100,8,100,60,8,60,block\n")
+    return root
+
+
+def test_eval_block_level_folders_and_model(tmp_path, tiny_model):
+    data = _block_data(tmp_path / "data")
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    (pred / "res_p1.txt").write_text("8,8,100,8,100,60,8,60\n")
+    p = _eval("--gt", data, "--pred", pred, "--level", "block", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["hmean"] == 1.0
+    p = _eval("--model", tiny_model[0], "--data", data, "--level", "block", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["images"] == 1 and r["gt_care"] == 1
+    p = _eval("--model", tiny_model[0], "--data", tmp_path / "nothing", "--level", "block")
+    assert p.returncode == 2 and p.stderr.startswith("error: ")

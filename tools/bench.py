@@ -14,7 +14,10 @@ SUITE is one of
           every --peer NAME (tesseract, rapidocr, ppocr-v6-small, ppocr-v6-tiny,
           ppocr-v5-mobile; 'all') that is installed, on the same pages and threads
   train   training images/s per backbone x trunk x method on synthetic 640 px crops
-  all     the four in turn
+  ocr     Tesseract alone (--psm 3) against textseg lines + Tesseract on --data (word
+          ground truth with transcriptions): bag-of-words F1, CER in reading order, seconds
+          per page (textseg.benchmarks.ocr; needs the OCR extra, bash tools/install_ocr.sh)
+  all     the four in turn (not ocr)
 
 Each suite replaces only its own section of --out (other sections are kept), with the
 machine, the versions and this command line. --quick: a small configuration that finishes
@@ -38,7 +41,7 @@ DEFAULT_OUT = os.path.join(_common.ROOT, "docs", "benchmarks.md")
 def build_parser():
     ap = argparse.ArgumentParser(description=__doc__.strip(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("suite", choices=SUITE_NAMES + ("all",))
+    ap.add_argument("suite", choices=SUITE_NAMES + ("ocr", "all"))
     ap.add_argument("--out", default=DEFAULT_OUT, metavar="MD",
                     help="markdown report to update (default: docs/benchmarks.md)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no report")
@@ -72,6 +75,8 @@ def build_parser():
                    help="also time and score another detector on the same pages and threads "
                         "(repeatable; 'all' for every one): " + ", ".join(PEER_NAMES) +
                         "; a peer that is not installed is reported in one line")
+    o = ap.add_argument_group("ocr (also --data, --checkpoint/--model, --max-images)")
+    o.add_argument("--lang", default="eng", help="Tesseract languages, e.g. eng+deu")
     return ap
 
 
@@ -107,6 +112,8 @@ def run_suite(name, args):
                          args.max_images, default=not args.no_default, onnx=args.onnx,
                          peers=args.peers, **common)
         notes = mod.NOTES
+    elif name == "ocr":
+        return run_ocr(args)
     else:
         mod = train_speed
         rows = train_speed.run(args.trunks, args.backbones, _no_maskrcnn(args.methods),
@@ -114,6 +121,34 @@ def run_suite(name, args):
                                steps=args.steps, **common)
         notes = mod.NOTES
     return rows, mod.format_table(rows), mod.TITLE, notes
+
+
+OCR_TITLE = "OCR: Tesseract alone and on textseg's lines"
+OCR_NOTES = ("tesseract: `tesseract --psm 3` on the page (its own layout analysis); textseg: "
+             "the default model's lines read by Tesseract (textseg.recognize), same language "
+             "data; f1: bag-of-words F1 against the transcriptions (case-sensitive, "
+             "punctuation kept), cer: character error rate of the page text in reading order, "
+             "seconds: per page.",)
+
+
+def run_ocr(args):
+    """The ocr suite: (rows, table, title, notes) from textseg.benchmarks.ocr."""
+    from textseg.benchmarks import ocr, pages
+
+    detector = None
+    if args.models:
+        from textseg.detector import Detector
+
+        detector = Detector.load(args.models[0], device=args.device, threads=args.threads)
+    data = args.data or pages.DEFAULT_DATA
+    limit = args.max_images or (3 if args.quick else None)
+    result = ocr.measure(data, limit, args.lang, detector,
+                         progress=lambda i, n, row: log(f"[{i}/{n}] {row['page']}"))
+    result.setdefault("data", data)
+    result.setdefault("lang", args.lang)
+    rows = [dict(system=k, **v) for k, v in result["systems"].items()]
+    table = "```\n" + ocr.format_summary(result).rstrip("\n") + "\n```"
+    return rows, table, OCR_TITLE, OCR_NOTES
 
 
 def _no_maskrcnn(methods):

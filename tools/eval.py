@@ -1,10 +1,15 @@
 #!/usr/bin/env python
 """Score detections with the ICDAR 2015 Challenge 4 localisation protocol.
 
-    python tools/eval.py --gt DIR --pred DIR [--level word|line] [--json]
+    python tools/eval.py --gt DIR --pred DIR [--level word|line|block] [--json]
         [--per-image [K]] [--strict] [--lenient]
     python tools/eval.py --checkpoint C.pt|--model M.onnx [--config CFG] --data DIR
-        [--level word|line] [--save-pred DIR [--overwrite]] [--max-side N] [--json]
+        [--level word|line|block] [--save-pred DIR [--overwrite]] [--max-side N] [--json]
+
+--level line scores the detector's line segments (what tools/detect.py --level line
+writes); --level block scores the page layout's blocks (paragraphs, tables) against
+DIR/blocks/gt_*.txt (one polygon per block, the ICDAR format; --gt: DIR/blocks or a folder
+of gt_*.txt).
 
 --gt: any data folder textseg understands (images/ + words/ or lines/, the official
 ch4_* folders, ...) or a plain folder of gt_*.txt. --pred: a folder of res_<key>.txt
@@ -37,8 +42,8 @@ def build_parser():
     model.add_argument("--max-side", type=int, help="cap the long side of the network input")
     model.add_argument("--device", default="cpu")
     model.add_argument("--limit", type=int, help="only the first N images")
-    ap.add_argument("--level", choices=["word", "line"], default="word",
-                    help="which ground truth of a data folder (words/ or lines/)")
+    ap.add_argument("--level", choices=["word", "line", "block"], default="word",
+                    help="which ground truth of a data folder (words/, lines/ or blocks/)")
     ap.add_argument("--json", action="store_true",
                     help="print one JSON object on stdout (the summary goes to stderr)")
     ap.add_argument("--per-image", nargs="?", type=int, const=10, default=0, metavar="K",
@@ -83,10 +88,71 @@ def summary_json(result):
 
 def run_folders(args):
     """Folder-vs-folder mode: returns the evaluation result dict."""
+    import os
+
     from textseg.evaluation import evaluate_folders
 
+    if args.level == "block":  # DIR/blocks, or a plain folder of gt_*.txt
+        gt = os.path.join(args.gt, "blocks")
+        return evaluate_folders(gt if os.path.isdir(gt) else args.gt, args.pred, level="word",
+                                strict=args.strict, lenient=args.lenient)
     return evaluate_folders(args.gt, args.pred, level=args.level, strict=args.strict,
                             lenient=args.lenient)
+
+
+def block_pairs(data, limit=None):
+    """``[(image, blocks/gt_<key>.txt)]`` of a data folder (images with block ground truth)."""
+    import os
+
+    from textseg.data.icdar import find_pairs
+    from textseg.errors import TextsegError
+    from textseg.validation import image_key
+
+    gt_dir = os.path.join(data, "blocks")
+    if not os.path.isdir(gt_dir):
+        raise TextsegError(f"{data}: no blocks/ folder for block-level ground truth")
+    images = []
+    for level in ("word", "line"):
+        try:
+            images = [img for img, _ in find_pairs(data, level=level)]
+            break
+        except (FileNotFoundError, ValueError):
+            continue
+    pairs = [(img, os.path.join(gt_dir, f"gt_{image_key(img)}.txt")) for img in images]
+    pairs = [p for p in pairs if os.path.isfile(p[1])]
+    if not pairs:
+        raise TextsegError(f"{gt_dir}: no gt_*.txt for the images of {data}")
+    return pairs[:limit] if limit else pairs
+
+
+def run_blocks(args, det):
+    """Model mode, --level block: the layout's blocks of every page against blocks/."""
+    import os
+    import time
+
+    from textseg.data import icdar
+    from textseg.data.images import load_image
+    from textseg.evaluation import evaluate
+    from textseg.pipeline import page_result
+    from textseg.validation import image_key
+
+    gts, preds, per_page = {}, {}, []
+    for img, gt in block_pairs(args.data, args.limit):
+        key = image_key(img)
+        t0 = time.perf_counter()
+        _, preds[key] = page_result(det, load_image(img), "block")
+        per_page.append(time.perf_counter() - t0)
+        gts[key] = icdar.read_gt(gt, lenient=args.lenient)
+        if args.save_pred:
+            os.makedirs(args.save_pred, exist_ok=True)
+            icdar.write_results(os.path.join(args.save_pred, f"res_{key}.txt"), preds[key],
+                                with_score=True)
+    res = evaluate(gts, preds, strict=args.strict)
+    per_page.sort()
+    res["images"] = len(per_page)
+    res["timing"] = {"median_page": per_page[len(per_page) // 2], "load": 0.0,
+                     "preprocess": 0.0, "network": 0.0, "decode": 0.0}
+    return res
 
 
 def check_save_pred(args):
@@ -99,7 +165,8 @@ def check_save_pred(args):
 
     if not os.path.isdir(args.save_pred) or not os.path.isdir(args.data):
         return
-    images = [img for img, gt in find_pairs(args.data, level=args.level) if gt]
+    images = ([img for img, _ in block_pairs(args.data)] if args.level == "block" else
+              [img for img, gt in find_pairs(args.data, level=args.level) if gt])
     if args.limit:
         images = images[:args.limit]
     found = [p for p in (os.path.join(args.save_pred, f"res_{image_key(img)}.txt")
@@ -118,6 +185,11 @@ def run_model(args):
         check_save_pred(args)
     det = Detector.load(args.model, config=args.config, max_side=args.max_side,
                         device=args.device)
+    if args.level == "block":
+        res = run_blocks(args, det)
+        print(f"seconds per page: median {res['timing']['median_page']:.3f} (detection and "
+              "layout)", file=sys.stderr if args.json else sys.stdout)
+        return res
     res = evaluate_folder(det, args.data, level=args.level, max_images=args.limit,
                           progress=sys.stderr.isatty(), pred_dir=args.save_pred,
                           lenient=args.lenient, strict=args.strict)

@@ -24,7 +24,7 @@ import sys
 from ..fileio import atomic_open
 
 #: canonical order of the sections in the file (a new section goes to its place)
-SUITES = ("models", "decode", "pages", "train")
+SUITES = ("models", "decode", "pages", "train", "ocr")
 
 TITLE = "# textseg benchmarks"
 INTRO = ("Produced by `python tools/bench.py SUITE`; each section below is rewritten by its "
