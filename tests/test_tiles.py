@@ -153,3 +153,16 @@ def test_tile_settings_are_checked_by_the_config_loader():
     cfg = load_config(method)
     del cfg["infer"]["tile"]
     assert Detector(cfg, DarkIsText()).tile["size"] == 1536
+
+
+def test_auto_runs_a_capped_page_whole_when_its_text_stays_readable():
+    """A 600-DPI receipt's large type reads fine at the cap: tiles would only cost time."""
+    det = detector("infer.resize.max_side=512", "infer.tile.size=256", "infer.tile.overlap=64")
+    big = page(2400, 1200, [(x, y, x + 60, y + 100) for y in range(100, 2300, 220)
+                            for x in range(100, 1100, 200)])
+    assert det.tile_plan(2400, 1200, image=big) is None          # 100 px glyphs -> 21 px
+    det(big)
+    assert det.timings["tiles"] == 0
+    small = page(2400, 1200, [(x, y, x + 8, y + 10) for y in range(100, 2300, 40)
+                              for x in range(100, 1100, 30)])
+    assert det.tile_plan(2400, 1200, image=small) == (2400, 1200)  # 10 px glyphs: native

@@ -303,12 +303,13 @@ class Detector:
         if level not in ("word", "line"):
             raise ValueError(f"level must be 'word' or 'line', not {level!r}")
         images = [_as_rgb(im) for im in images]
-        tiled = [self.tile_plan(*im.shape[:2]) is not None for im in images]
+        plans = [self.tile_plan(*im.shape[:2], image=im) for im in images]
+        tiled = [p is not None for p in plans]
         if any(tiled):  # large pages one by one as tiles; the others batched together
             rest = [im for im, t in zip(images, tiled) if not t]
             done = iter(self.batch(rest, level=level) if rest else [])
-            return [self.detect_tiled(im, level=level) if t else next(done)
-                    for im, t in zip(images, tiled)]
+            return [self.detect_tiled(im, level=level, plan=p) if p is not None else next(done)
+                    for im, p in zip(images, plans)]
         t0 = time.perf_counter()
         pre = [self.preprocess(im) for im in images]
         for im, (_, nhw) in zip(images, pre):
@@ -341,19 +342,34 @@ class Detector:
         return results
 
     # -- large pages as tiles
-    def tile_plan(self, h: int, w: int) -> Optional[tuple]:
+    def tile_plan(self, h: int, w: int, image=None) -> Optional[tuple]:
         """``(nh, nw)``, the network-input size at which an h x w image is cut into tiles
         (the resize policy's scale without the long-side cap), or None when it runs whole.
         ``infer.tile.enabled``: ``auto`` tiles when the cap (``max_side``) would shrink
-        the image; ``true`` whenever it is larger than one tile; ``false`` never."""
+        the image and, given ``image``, only when that shrinks its text below
+        :data:`READ_GLYPH_PX` (a 600-DPI receipt's large type reads fine capped, at a
+        fraction of the cost); then at the scale that brings the glyphs to
+        :data:`TILE_GLYPH_PX`, never above the policy's own. ``true`` tiles whenever the
+        page is larger than one tile; ``false`` never."""
         enabled = self.tile["enabled"]
         if enabled is False:
             return None
         nh, nw = input_size(h, w, {**self.resize, "max_side": math.inf})
         size = self.tile_size()
-        if enabled == "auto":
-            return (nh, nw) if max(nh, nw) > self.resize["max_side"] else None
-        return (nh, nw) if max(nh, nw) > size else None
+        if enabled != "auto":
+            return (nh, nw) if max(nh, nw) > size else None
+        cap = float(self.resize["max_side"])
+        if max(nh, nw) <= cap:
+            return None
+        if image is None:
+            return nh, nw
+        s_cap = cap / max(h, w)
+        glyph = glyph_height(image, scale=min(1.0, 2 * s_cap))
+        if glyph is None or glyph * s_cap >= READ_GLYPH_PX:
+            return None  # the capped page keeps its text readable: no tiles
+        s = max(s_cap, min(nh / h, TILE_GLYPH_PX / glyph))
+        th, tw = max(1, int(round(h * s))), max(1, int(round(w * s)))
+        return (th, tw) if max(th, tw) > cap else None
 
     def tile_size(self) -> int:
         """The tile side, no larger than a static-shape ONNX model's input."""
@@ -363,7 +379,7 @@ class Detector:
             size = min(size, *static)
         return size
 
-    def detect_tiled(self, image, level: str = "word") -> List[Detection]:
+    def detect_tiled(self, image, level: str = "word", plan: Optional[tuple] = None) -> List[Detection]:
         """Detections of one large image cut into overlapping tiles (``infer.tile``) at the
         resize policy's scale without the long-side cap: each tile runs through the network
         and the decoder alone (memory is that of one tile), and the tiles' detections are
@@ -375,7 +391,7 @@ class Detector:
         t0 = time.perf_counter()
         image = _as_rgb(image)
         h, w = image.shape[:2]
-        nh, nw = self.tile_plan(h, w) or input_size(h, w, {**self.resize, "max_side": math.inf})
+        nh, nw = plan or self.tile_plan(h, w) or input_size(h, w, {**self.resize, "max_side": math.inf})
         size = self.tile_size()
         overlap = min(int(self.tile["overlap"]), size // 2)  # a static model's smaller tile
         scaled = image
@@ -422,8 +438,11 @@ class Detector:
 #: glyph height (median, network-input pixels) below which the shipped document model loses
 #: words: measured on examples/page.jpg (word hmean 0.96 at 12 px, 0.88 at 8.4, 0.65 at 6.6)
 MIN_GLYPH_PX = 10
-#: glyph height the warning's suggested max_side brings the text back to
+#: glyph height the warning's suggested max_side brings the text back to; below it, a
+#: page the cap shrinks is cut into tiles instead (``infer.tile.enabled: auto``)
 READ_GLYPH_PX = 12
+#: glyph height tiles bring small text to (never above the resize policy's own scale)
+TILE_GLYPH_PX = 16
 
 
 class TextTooSmallWarning(UserWarning):
