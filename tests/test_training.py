@@ -13,6 +13,8 @@ from conftest import ROOT, tiny_config
 
 METHODS = ["east", "pse", "db"]
 #: learning rate per method for the few-step test (PSENet's OHEM dice starts slowly)
+#: PSENet's OHEM dice needs more steps on the v2 synthetic pages (rules, stamps, marks)
+FEW_STEPS = {"pse": 60}
 FEW_STEP_LR = {"east": 0.001, "pse": 0.003, "db": 0.01}
 
 
@@ -25,11 +27,12 @@ def read_log(work_dir):
 def test_loss_falls_on_synthetic_pages(method, synth_dir, tmp_path):
     from textseg.training import train
 
-    cfg = tiny_config(method, train__steps=24, train__optimizer__lr=FEW_STEP_LR[method])
+    steps = FEW_STEPS.get(method, 24)
+    cfg = tiny_config(method, train__steps=steps, train__optimizer__lr=FEW_STEP_LR[method])
     torch.manual_seed(0)
     train(cfg, str(tmp_path), data_dirs=[synth_dir], progress=False)
     losses = [e["loss"] for e in read_log(tmp_path) if "loss" in e]
-    assert len(losses) == 24
+    assert len(losses) == steps
     assert all(map(lambda v: v == v, losses))  # finite
     first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
     assert last < 0.92 * first, (first, last)

@@ -21,6 +21,7 @@ import yaml
 
 from . import methods
 from .errors import ConfigError
+from .tiles import TILE_DEFAULTS
 from .types import Config
 
 #: what load_config reads: a YAML path, a dict, or None for the defaults only
@@ -76,7 +77,7 @@ DEFAULTS = {
         "decode": {},  # the method's DECODE_DEFAULTS
         # large pages as overlapping tiles at native scale (textseg.tiles); auto: when the
         # long-side cap would shrink the page; sizes in network-input pixels
-        "tile": {"enabled": "auto", "size": 1536, "overlap": 256},
+        "tile": dict(TILE_DEFAULTS),
     },
 }
 

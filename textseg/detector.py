@@ -588,10 +588,9 @@ def input_size(h: int, w: int, resize: Mapping) -> tuple:
 def tile_config(cfg: Mapping) -> dict:
     """The ``infer.tile`` section of a config (the loader's defaults where a model's stored
     config predates it), its overlap checked against its size."""
-    from .config import DEFAULTS
-    from .tiles import check
+    from .tiles import TILE_DEFAULTS, check
 
-    tile = {**DEFAULTS["infer"]["tile"], **dict(cfg.get("infer", {}).get("tile") or {})}
+    tile = {**TILE_DEFAULTS, **dict(cfg.get("infer", {}).get("tile") or {})}
     check(int(tile["size"]), int(tile["overlap"]))
     return tile
 

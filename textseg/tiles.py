@@ -41,6 +41,10 @@ def grid(h: int, w: int, size: int, overlap: int) -> List[Rect]:
             for y in starts(h, size, overlap) for x in starts(w, size, overlap)]
 
 
+#: the ``infer.tile`` defaults (the config loader uses these; torch- and yaml-free here)
+TILE_DEFAULTS = {"enabled": "auto", "size": 1536, "overlap": 256}
+
+
 def check(size: int, overlap: int) -> None:
     """Refuse an overlap that leaves no step between tiles."""
     from .errors import ConfigError
