@@ -137,3 +137,12 @@ def test_clip_polygon_and_bounding_boxes():
     np.testing.assert_allclose(b, [[0, 0, 10, 5], [3, 3, 13, 8], [0, -1, 3, 2]])
     np.testing.assert_allclose(bounding_boxes(np.stack([RECT, RECT])), [[0, 0, 10, 5]] * 2)
     assert bounding_boxes([]).shape == (0, 4)
+
+
+def test_aabb_iou():
+    from textseg.geometry import aabb_iou
+
+    assert aabb_iou([0, 0, 10, 10], [0, 0, 10, 10]) == pytest.approx(1.0)
+    assert aabb_iou([0, 0, 10, 10], [5, 0, 15, 10]) == pytest.approx(50 / 150)
+    assert aabb_iou([0, 0, 10, 10], [10, 0, 20, 10]) == 0.0  # touching edges
+    assert aabb_iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0  # empty union

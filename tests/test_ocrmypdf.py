@@ -6,6 +6,9 @@ import os
 import numpy as np
 import pytest
 
+from textseg.benchmarks.ocr import text_layer_words
+from textseg.geometry import aabb_iou
+
 if os.environ.get("TEXTSEG_REQUIRE_OCR"):  # CI installs the ocr extra: never skip there
     import ocrmypdf  # noqa: F401
     import tesserocr  # noqa: F401
@@ -41,46 +44,6 @@ def _scan(path):
     rgb = im.convert("RGB")
     rgb.save(path, resolution=float(DPI))
     return np.asarray(rgb)
-
-
-def _text_layer(path):
-    """Words of the PDF's text layer with their boxes in page pixels (at ``DPI``)."""
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        page = pdf[0]
-        _, height_pt = page.get_size()
-        tp = page.get_textpage()
-        words, cur, box = [], [], None
-        for i in range(tp.count_chars()):
-            ch = tp.get_text_range(i, 1)
-            if ch.isspace() or not ch:
-                if cur:
-                    words.append(("".join(cur), box))
-                cur, box = [], None
-                continue
-            l, b, r, t = tp.get_charbox(i)  # the glyph box
-            px = [l * DPI / 72, (height_pt - t) * DPI / 72, r * DPI / 72, (height_pt - b) * DPI / 72]
-            box = px if box is None else [min(box[0], px[0]), min(box[1], px[1]),
-                                          max(box[2], px[2]), max(box[3], px[3])]
-            cur.append(ch)
-        if cur:
-            words.append(("".join(cur), box))
-        tp.close()
-        page.close()
-    finally:
-        pdf.close()
-    return words
-
-
-def _iou(a, b):
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +82,7 @@ def searchable(tmp_path_factory):
 
 def test_text_layer_holds_the_recognised_words_at_their_positions(searchable):
     d, image, seen = searchable
-    layer = _text_layer(d / "out.pdf")
+    layer = text_layer_words(d / "out.pdf", DPI)
     assert layer, "no text layer"
     assert len(seen) == 1 and seen[0][0].shape == image.shape  # rasterised at 200 DPI
     lines = seen[0][1]
@@ -129,7 +92,7 @@ def test_text_layer_holds_the_recognised_words_at_their_positions(searchable):
     assert len(ours) >= 15
     found = 0
     for text, box in ours:
-        if any(t == text and _iou(box, b) > 0.5 for t, b in layer):
+        if any(t == text and aabb_iou(box, b) > 0.5 for t, b in layer):
             found += 1
     assert found >= 0.95 * len(ours), (ours, layer)
     # and the words are the page's words
@@ -162,4 +125,4 @@ def test_hocr_and_text_only_pdf_outputs(searchable, tmp_path):
     tree = HocrParser(tmp_path / "p.hocr").parse()
     assert any(w.text == "Invoice" for w in tree.words)
     engine.generate_pdf(png, tmp_path / "p.pdf", tmp_path / "p2.txt", None)
-    assert any(t == "Invoice" for t, _ in _text_layer(tmp_path / "p.pdf"))
+    assert any(t == "Invoice" for t, _ in text_layer_words(tmp_path / "p.pdf", DPI))

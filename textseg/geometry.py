@@ -218,6 +218,18 @@ def polygon_iou(a, b):
     return float(min(max(inter / union, 0.0), 1.0)) if union > 0 else 0.0  # float noise
 
 
+def aabb_iou(a, b):
+    """Intersection over union of two axis-aligned boxes ``(x0, y0, x1, y1)``; 0.0 when they
+    do not overlap or the union is empty."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def clip_polygon(poly, w, h):
     """Clamp the coordinates of a polygon (or a batch (..., N, 2)) into the image:
     x to [0, w - 1] and y to [0, h - 1] (pixel indices, as ICDAR ground truth uses).

@@ -1,5 +1,6 @@
 """Shared bits of the command-line tools: import path and one-line error reporting."""
 
+import contextlib
 import os
 import sys
 
@@ -31,3 +32,18 @@ def message(exc):
     """The first line of an exception's message (its type name if it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def user_errors():
+    """``with user_errors():`` the body's user errors (see :func:`is_user_error`) and Ctrl-C
+    end the tool with one ``error:`` line (exit 2, 130); any other exception is a bug and
+    keeps its traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as e:  # noqa: BLE001 - user errors in one line
+        if not is_user_error(e):
+            raise
+        fail(message(e))

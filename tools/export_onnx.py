@@ -45,7 +45,7 @@ def main(argv=None):
         _common.fail(f"{args.out}: is a directory; give a file name such as model.onnx")
     if os.path.lexists(args.out) and not args.overwrite:
         _common.fail(f"{args.out}: file exists (pass --overwrite to replace it)")
-    try:
+    with _common.user_errors():
         from textseg.export import export_onnx
         from textseg.fileio import ensure_writable_dir
 
@@ -54,12 +54,6 @@ def main(argv=None):
                              opset=args.opset, fp16=args.fp16,
                              static_hw=args.static, check=not args.no_check,
                              check_image=args.check_image, overwrite=args.overwrite)
-    except Exception as e:  # noqa: BLE001 - user errors in one line
-        if not _common.is_user_error(e):
-            raise
-        _common.fail(_common.message(e))
-    except KeyboardInterrupt:
-        _common.fail("interrupted", 130)
     shape = "x".join(map(str, report["static_hw"])) if report["static_hw"] else "any HxW"
     print(f"wrote {report['path']}: {report['bytes'] / 1e6:.1f} MB, opset {report['opset']}, "
           f"{report['precision']}, input {shape}, {report['seconds']:.1f} s")

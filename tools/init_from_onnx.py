@@ -23,7 +23,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="checkpoint to write")
     ap.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     args = ap.parse_args(argv)
-    try:
+    with _common.user_errors():
         from textseg.detector import default_model_path
         from textseg.onnx_import import save_init, weights_from_onnx
 
@@ -38,10 +38,6 @@ def main(argv=None):
         save_init(model, cfg, args.out, source=os.path.basename(path))
         print(f"wrote {args.out}: {cfg['model']['head']['method']} model from {path} "
               f"(parity with onnxruntime checked)")
-    except Exception as e:  # noqa: BLE001 - user errors in one line
-        if not _common.is_user_error(e):
-            raise
-        _common.fail(_common.message(e))
     return 0
 
 

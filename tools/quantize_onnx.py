@@ -88,7 +88,7 @@ def format_rows(rows):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
+    with _common.user_errors():
         from textseg import quantize as q
         from textseg.detector import default_model_path
 
@@ -141,12 +141,6 @@ def main(argv=None):
                 print(verdict)
         elif args.json:
             print(json.dumps(report, indent=1, default=str))
-    except Exception as e:  # noqa: BLE001 - user errors in one line
-        if not _common.is_user_error(e):
-            raise
-        _common.fail(_common.message(e))
-    except KeyboardInterrupt:
-        _common.fail("interrupted", 130)
     return 0
 
 

@@ -42,7 +42,7 @@ def main(argv=None):
                     help="config overrides, e.g. train.steps=2000 data.crop_size=384")
     args = ap.parse_args(argv)
 
-    try:
+    with _common.user_errors():
         from textseg.config import load_config, save_config
         from textseg.training import Trainer
 
@@ -76,12 +76,6 @@ def main(argv=None):
                     dist.destroy_process_group()
         if trainer.interrupted:  # stopped early: a chained `train && export` must not go on
             return 130
-    except Exception as e:  # noqa: BLE001 - user errors in one line
-        if not _common.is_user_error(e):
-            raise
-        _common.fail(_common.message(e))
-    except KeyboardInterrupt:
-        _common.fail("interrupted", 130)
     return 0
 
 

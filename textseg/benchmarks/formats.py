@@ -74,7 +74,6 @@ def measure(data_dir, schemas_dir=None, detections=None, out_dir=None):
 
 def main(argv=None):
     import argparse
-    import pickle
 
     ap = argparse.ArgumentParser(prog="python -m textseg.benchmarks.formats",
                                  description=__doc__.splitlines()[0])
@@ -85,14 +84,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int)
     ap.add_argument("--out", help="keep the files in this folder")
     args = ap.parse_args(argv)
-    dets = None
-    if args.detections:
-        with open(args.detections, "rb") as f:
-            dets = pickle.load(f)
-    elif args.model:
-        from .lines import detect_folder
+    from .lines import detections_from_args
 
-        dets = detect_folder(args.data, args.model, args.threads)
+    dets = detections_from_args(args)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
     r = measure(args.data, args.schemas, dets, args.out)

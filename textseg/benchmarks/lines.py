@@ -78,6 +78,19 @@ def detect_folder(data_dir, model="default", threads=None):
     return out
 
 
+def detections_from_args(args):
+    """The words a benchmark CLI groups: ``--detections`` (a pickle) or ``--model``'s words
+    on the data set (None: neither, use the ground-truth words)."""
+    import pickle
+
+    if getattr(args, "detections", None):
+        with open(args.detections, "rb") as f:
+            return pickle.load(f)
+    if getattr(args, "model", None):
+        return detect_folder(args.data, args.model, args.threads)
+    return None
+
+
 def main(argv=None):
     import argparse
     import pickle
@@ -102,17 +115,12 @@ def main(argv=None):
         ap.add_argument("--" + key.replace("_", "-"), type=float, default=value)
     args = ap.parse_args(argv)
     options = {k: getattr(args, k) for k in {**LINE_DEFAULTS, **SEGMENT_DEFAULTS}}
-    dets = None
-    if args.detections:
-        with open(args.detections, "rb") as f:
-            dets = pickle.load(f)
-    elif args.model:
-        dets = detect_folder(args.data, args.model, args.threads)
-        if args.save_detections:
-            from ..fileio import atomic_open
+    dets = detections_from_args(args)
+    if args.model and not args.detections and args.save_detections:
+        from ..fileio import atomic_open
 
-            with atomic_open(args.save_detections, "wb") as f:
-                pickle.dump(dets, f)
+        with atomic_open(args.save_detections, "wb") as f:
+            pickle.dump(dets, f)
     word_modes = ("care", "all") if args.words == "both" else (args.words,)
     if dets is not None:
         word_modes = ("dets",)

@@ -33,6 +33,8 @@ from collections import Counter
 
 import numpy as np
 
+from ..geometry import aabb_iou
+
 __all__ = ["bag_f1", "cer", "edit_distance", "measure", "main"]
 
 
@@ -247,15 +249,6 @@ def text_layer_words(pdf_path, dpi, page_index=0, loose=False):
     return words
 
 
-def _aabb_iou(a, b):
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def measure_pdf(data_dir, limit=3, dpi=200, lang="eng"):
     """Searchable PDFs through the OCRmyPDF plugin (:mod:`textseg.ocrmypdf`): each of the
     first ``limit`` pages saved as an image-only PDF at ``dpi``, run through
@@ -303,7 +296,7 @@ def measure_pdf(data_dir, limit=3, dpi=200, lang="eng"):
                 for kind, loose in (("glyph", False), ("loose", True)):
                     layer = text_layer_words(out, dpi, loose=loose)
                     row[kind] = sum(1 for text, box in ours if any(
-                        t == text and _aabb_iou(box, b) > 0.5 for t, b in layer))
+                        t == text and aabb_iou(box, b) > 0.5 for t, b in layer))
                     found[kind] = found.get(kind, 0) + row[kind]
                 total += len(ours)
                 per_page.append(row)

@@ -40,6 +40,13 @@ def _round(poly, decimals):
     return np.round(np.asarray(poly, np.float64), decimals).tolist()
 
 
+def _shape(el, decimals):
+    """The JSON fields every element has: polygon, score, direction."""
+    return {"polygon": _round(el.polygon, decimals),
+            "score": None if el.score is None else round(float(el.score), 4),
+            "direction": round(float(el.direction), 2)}
+
+
 @dataclass
 class Word:
     polygon: np.ndarray
@@ -54,9 +61,7 @@ class Word:
         self.polygon = _poly(self.polygon)
 
     def to_dict(self, decimals=2):
-        return {"order": self.order, "index": self.index, "polygon": _round(self.polygon, decimals),
-                "score": None if self.score is None else round(float(self.score), 4),
-                "direction": round(float(self.direction), 2), "text": self.text}
+        return {"order": self.order, "index": self.index, **_shape(self, decimals), "text": self.text}
 
 
 @dataclass
@@ -76,12 +81,9 @@ class Line:
             self.baseline = _poly(self.baseline)
 
     def to_dict(self, decimals=2):
-        d = {"order": self.order, "polygon": _round(self.polygon, decimals),
-             "score": None if self.score is None else round(float(self.score), 4),
-             "direction": round(float(self.direction), 2), "text": self.text,
-             "baseline": None if self.baseline is None else _round(self.baseline, decimals),
-             "words": [w.to_dict(decimals) for w in self.words]}
-        return d
+        return {"order": self.order, **_shape(self, decimals), "text": self.text,
+                "baseline": None if self.baseline is None else _round(self.baseline, decimals),
+                "words": [w.to_dict(decimals) for w in self.words]}
 
 
 @dataclass
@@ -102,9 +104,7 @@ class Block:
         return [w for line in self.lines for w in line.words]
 
     def to_dict(self, decimals=2):
-        return {"order": self.order, "kind": self.kind, "polygon": _round(self.polygon, decimals),
-                "score": None if self.score is None else round(float(self.score), 4),
-                "direction": round(float(self.direction), 2),
+        return {"order": self.order, "kind": self.kind, **_shape(self, decimals),
                 "lines": [line.to_dict(decimals) for line in self.lines]}
 
 

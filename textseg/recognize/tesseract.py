@@ -231,17 +231,6 @@ def _variants(q, vertical_ratio):
     return out
 
 
-def _box_iou(a, b):
-    """IoU of axis-aligned boxes (x0, y0, x1, y1)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _bbox(p):
     p = np.asarray(p, dtype=np.float64).reshape(-1, 2)
     return (p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max())
@@ -263,8 +252,10 @@ def snap_to_detections(line_words, line_poly, det_polys, det_boxes, min_iou=0.3)
             cand.append(k)
     if not cand:
         return line_words
+    from ..geometry import aabb_iou
+
     wb = [_bbox(w.polygon) for w in line_words]
-    iou = np.array([[_box_iou(a, det_boxes[k]) for k in cand] for a in wb])
+    iou = np.array([[aabb_iou(a, det_boxes[k]) for k in cand] for a in wb])
     best_d = iou.argmax(axis=1)
     best_w = iou.argmax(axis=0)
     for i, w in enumerate(line_words):
