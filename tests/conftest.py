@@ -7,6 +7,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+def sigint_default():
+    """``preexec_fn`` for a child that a test stops with SIGINT: a shell that runs a job in
+    the background (CI does) starts it with SIGINT ignored, and Python then keeps ignoring
+    it; restore the default so the child gets KeyboardInterrupt as it does at a terminal."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 #: the 20 docbench-dev measurement pages, shipped with the repository (never trained on)
 DOCBENCH = os.path.join(ROOT, "tests", "data", "docbench-dev")
 

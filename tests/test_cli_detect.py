@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, sigint_default
 from test_images import _encrypted_pdf, _png_header_only
 
 DETECT = os.path.join("tools", "detect.py")
@@ -240,9 +240,7 @@ def test_setup_errors_are_one_line_exit_2(tiny_model, tmp_path):
     assert p.returncode == 2 and "not a directory" in p.stderr and p.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("sig", [pytest.param(signal.SIGINT, marks=pytest.mark.xfail(
-    reason="signal race: with the DBNet default a run can finish before SIGINT lands; "
-           "open follow-up", strict=False)), signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_batch_leaves_only_whole_files(tiny_model, tmp_path, sig):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -252,7 +250,8 @@ def test_interrupted_batch_leaves_only_whole_files(tiny_model, tmp_path, sig):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, DETECT, str(src), "--out", str(out), "--model",
                              tiny_model[1], "--no-progress"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     try:
         deadline = time.monotonic() + 60
         # whole files only: a temporary one seen here may be gone once the signal lands

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, sigint_default
 
 TOOLS = os.path.join(ROOT, "tools")
 CONFIG = os.path.join(ROOT, "configs", "east_fpn_r50.yaml")
@@ -164,7 +164,7 @@ def test_ctrl_c_in_make_synth_is_one_line(tmp_path, workers):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONIOENCODING="utf-8")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=sigint_default)
     try:
         deadline = time.monotonic() + 120
         while not (out / "images").is_dir() or len(os.listdir(out / "images")) < 2:

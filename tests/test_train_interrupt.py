@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, sigint_default
 
 TINY = ["model.backbone.name=resnet18", "model.backbone.width=0.125", "model.trunk.channels=8",
         "model.head.channels=8", "data.crop_size=64", "data.workers=0", "train.batch_size=1",
@@ -55,7 +55,8 @@ def load_step(path):
 def test_signal_saves_last_and_resume_continues(pages, tmp_path, sig):
     wd = tmp_path / "wd"
     proc = subprocess.Popen(command(pages, wd, "train.steps=100000"), cwd=ROOT, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     try:
         deadline = time.monotonic() + 120
         while not logged_steps(wd):
