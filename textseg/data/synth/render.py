@@ -147,20 +147,25 @@ class Canvas:
         text = supported_text(style.path, text)
         if not text.strip():
             return None
+        got = self._ink(text, style)
+        if got is None:
+            return None
+        m, dx, dy = got
+        box = self._paste(m, int(round(x + dx)), int(round(baseline)) + dy, style.layer, style.alpha)
+        if box is not None and record:
+            self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
+                                   style.layer, style.effect, self.space(style)))
+        return box
+
+    def _ink(self, text, style, stretch=cv2.INTER_LINEAR):
+        """``(mask, dx, dy)`` of one word's ink, or None when it has none: the mask's left
+        edge is ``dx`` px right of the word's origin, its top ``dy`` px below the baseline.
+        ``stretch``: the interpolation that widens a glyph run (hscale > 1)."""
         if style.effect or style.tracking:
             from .handwriting import glyph_mask
 
-            got = glyph_mask(text, style, self.rng)
-            if got is None:
-                return None
-            m, dx, dy = got
-            box = self._paste(m, int(round(x + dx)), int(round(baseline)) + dy, style.layer, style.alpha)
-            if box is not None and record:
-                self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
-                                       style.layer, style.effect, self.space(style)))
-            return box
-        font = style.font()
-        core, (ox, oy) = font.getmask2(text, mode="L", anchor="ls")
+            return glyph_mask(text, style, self.rng)
+        core, (ox, oy) = style.font().getmask2(text, mode="L", anchor="ls")
         bb = core.getbbox()
         if bb is None:
             return None
@@ -168,14 +173,8 @@ class Canvas:
         hs = style.hscale
         if abs(hs - 1.0) > 0.02:
             nw = max(1, int(round(m.shape[1] * hs)))
-            m = cv2.resize(m, (nw, m.shape[0]), interpolation=cv2.INTER_AREA if hs < 1 else cv2.INTER_LINEAR)
-        x0 = int(round(x + (ox + bb[0]) * hs))
-        y0 = int(round(baseline)) + oy + bb[1]
-        box = self._paste(m, x0, y0, style.layer, style.alpha)
-        if box is not None and record:
-            self.words.append(Word(box, str(text), run, float(style.size), float(baseline), False,
-                                   style.layer, style.effect, self.space(style)))
-        return box
+            m = cv2.resize(m, (nw, m.shape[0]), interpolation=cv2.INTER_AREA if hs < 1 else stretch)
+        return m, (ox + bb[0]) * hs, oy + bb[1]
 
     def _paste(self, m, x0, y0, layer, alpha):
         h, w = m.shape
@@ -238,23 +237,10 @@ class Canvas:
         text = supported_text(style.path, text)
         if not text.strip():
             return None
-        if style.effect or style.tracking:
-            from .handwriting import glyph_mask
-
-            got = glyph_mask(text, style, self.rng)
-            if got is None:
-                return None
-            m, _, dy = got
-        else:
-            core, (ox, oy) = style.font().getmask2(text, mode="L", anchor="ls")
-            bb = core.getbbox()
-            if bb is None:
-                return None
-            m = _mask_array(core)[bb[1]:bb[3], bb[0]:bb[2]]
-            dy = oy + bb[1]
-            if abs(style.hscale - 1.0) > 0.02:
-                m = cv2.resize(m, (max(1, int(round(m.shape[1] * style.hscale))), m.shape[0]),
-                               interpolation=cv2.INTER_AREA)
+        got = self._ink(text, style, stretch=cv2.INTER_AREA)
+        if got is None:
+            return None
+        m, _, dy = got
         asc, desc = style.font().getmetrics()
         top = max(0, asc + dy)
         full = np.zeros((max(asc + desc, top + m.shape[0]), m.shape[1]), np.uint8)
