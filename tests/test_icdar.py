@@ -226,3 +226,24 @@ def test_docbench_reads_strictly():
         anns = [a for _, g in pairs for a in read_gt(g)]
         assert all(a.polygon.shape == (4, 2) for a in anns)
         assert any(a.ignore for a in anns) and not all(a.ignore for a in anns)
+
+
+@pytest.mark.parametrize("with_score", [False, True])
+def test_numeric_transcriptions_do_not_read_as_coordinates_or_scores(tmp_path, with_score):
+    """Receipts are full of numbers: a transcription such as "1250" or "31.50" after the
+    quad (and the score) must come back as text, never as a score or a fifth point."""
+    from textseg.data.icdar import read_gt, read_results
+    from textseg.output import write_icdar_txt
+
+    quad = np.array([[10, 10], [60, 10], [60, 30], [10, 30]], np.float32)
+    texts = ["1250", "31.50", "1,250.00", '"quoted"', "TOTAL", "", "a\\b"]
+    dets = [(quad + 40 * i, 0.5) for i in range(len(texts))]
+    path = tmp_path / "res_p.txt"
+    write_icdar_txt(path, dets, with_score=with_score, texts=texts)
+    back = read_results(path)
+    assert len(back) == len(texts)
+    for (poly, score), (q, _) in zip(back, dets):
+        np.testing.assert_array_equal(poly, q)
+        assert score == (0.5 if with_score else None)
+    if not with_score:  # the same file read as ground truth keeps the exact text
+        assert [w.text for w in read_gt(path)] == texts

@@ -135,14 +135,15 @@ def write_icdar_txt(path, detections, with_score=False, overwrite=False, texts=N
     :func:`output_paths`): one ``x1,y1,...,xn,yn[,score]`` line per detection, integer
     coordinates, clockwise as given (:func:`textseg.data.icdar.write_results`, atomic).
     ``texts`` (one per detection): the transcription after the coordinates (and the
-    score), as the ICDAR 2015 end-to-end task has it; line breaks become spaces."""
+    score), as the ICDAR 2015 end-to-end task has it; line breaks become spaces, and a
+    text that reads as a number is quoted (:func:`textseg.data.icdar.quote_text`)."""
     from .data.icdar import write_results
 
     _check_new(path, overwrite)
     if texts is None:
         write_results(path, detections, with_score=with_score)
         return
-    from .data.icdar import _points_str
+    from .data.icdar import _points_str, quote_text
 
     lines = []
     for det, text in zip(detections, texts):
@@ -150,7 +151,7 @@ def write_icdar_txt(path, detections, with_score=False, overwrite=False, texts=N
         s = _points_str(poly)
         if with_score:
             s += f",{(1.0 if score is None else score):.6g}"
-        lines.append(s + "," + " ".join((text or "").split()) + "\n")
+        lines.append(s + "," + quote_text(text) + "\n")
     _write(path, "".join(lines), overwrite)
 
 

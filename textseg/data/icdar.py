@@ -91,6 +91,17 @@ def _numeric_prefix(fields):
     return n
 
 
+def quote_text(text):
+    """A transcription as the last field of an ICDAR line: as it is, or in double quotes
+    (``\\`` and ``\\"`` escaped, what :func:`read_gt` and the RRC scripts strip) where
+    it would otherwise read as coordinates or a score ("1250", "1,250") or starts with a
+    quote. Line breaks become spaces."""
+    text = " ".join((text or "").split())
+    if text.startswith('"') or _number(text.split(",")[0]) is not None:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
 def _unquote(text):
     text = text.strip()
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
@@ -332,7 +343,8 @@ def read_results(path: str) -> List[Tuple[np.ndarray, Optional[float]]]:
     """Read a result file -> list of ``(polygon float32 (N, 2), score or None)``.
 
     A line holds an even number of coordinates, optionally followed by a score (an odd
-    count); a trailing non-numeric field (a transcription) is ignored."""
+    count); a trailing non-numeric field (a transcription, quoted by :func:`quote_text`
+    when it is a number) is ignored."""
     with open(path, "rb") as f:
         data = f.read()
     try:
