@@ -3,7 +3,7 @@ inside functions included).
 
     tools > benchmarks > export, training, validation, recognize, ocrmypdf, pipeline > detector,
     output, formats, evaluation > config, model, data, checkpoint > methods, layout >
-    backbones, trunks, geometry, fileio, errors, types, progress, tiles
+    backbones, trunks, geometry, fileio, errors, types, progress, tiles, scale
 
 Imports within one layer are allowed. The package root (``textseg/__init__.py``) is a
 lazy facade (``textseg.Detector``, ``__version__``) and is left out. A new top-level
@@ -19,7 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "textseg")
 
 LAYERS = (
-    ("backbones", "trunks", "geometry", "fileio", "errors", "types", "progress", "tiles"),
+    ("backbones", "trunks", "geometry", "fileio", "errors", "types", "progress", "tiles",
+     "scale"),
     ("methods", "layout"),
     ("config", "model", "data", "checkpoint"),
     ("detector", "output", "formats", "evaluation"),

@@ -72,7 +72,7 @@ DEFAULTS = {
     },
     "infer": {
         "resize": {"policy": "document", "max_side": 2048, "long_side": 1024, "multiple": 32,
-                   "upscale_to": 0},
+                   "upscale_to": 0, "glyph_px": 0, "min_long": 640},
         "batch_size": 1,
         "decode": {},  # the method's DECODE_DEFAULTS
         # large pages as overlapping tiles at native scale (textseg.tiles); auto: when the
@@ -120,6 +120,8 @@ RANGES = {
     "infer.resize.max_side": (32, None),
     "infer.resize.long_side": (32, None),
     "infer.resize.multiple": (1, None),
+    "infer.resize.glyph_px": (0, 200),   # 0: off
+    "infer.resize.min_long": (32, None),
     "infer.tile.size": (64, None),
     "infer.tile.overlap": (0, None),
     "data.augment.rotate": (0, 180),

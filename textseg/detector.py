@@ -20,6 +20,8 @@ import numpy as np
 
 from .data.images import normalize
 from .errors import ConfigError, ModelError
+from .scale import (GLYPH_PROBE_SIDE, MIN_GLYPH_PX, READ_GLYPH_PX, TILE_GLYPH_PX,  # noqa: F401
+                    glyph_height, input_size, page_size)
 from .methods import MethodSpec, decode_config, spec
 from .types import Detection, ImageInput, Maps
 
@@ -255,12 +257,16 @@ class Detector:
         """Network input size (before padding) for an image of h x w."""
         return input_size(h, w, self.resize)
 
+    def image_size(self, image) -> tuple:
+        """Network input size (before padding) for this image (:func:`page_size`)."""
+        return page_size(image, self.resize)
+
     def preprocess(self, image):
         """RGB uint8 -> normalised float32 (3, H', W') at the network size, and (h', w')."""
         import cv2
 
         h, w = image.shape[:2]
-        nh, nw = self.input_size(h, w)
+        nh, nw = self.image_size(image)
         if (nh, nw) != (h, w):
             interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
             image = cv2.resize(image, (nw, nh), interpolation=interp)
@@ -435,38 +441,8 @@ class Detector:
         return dets
 
 
-#: glyph height (median, network-input pixels) below which the shipped document model loses
-#: words: measured on examples/page.jpg (word hmean 0.96 at 12 px, 0.88 at 8.4, 0.65 at 6.6)
-MIN_GLYPH_PX = 10
-#: glyph height the warning's suggested max_side brings the text back to; below it, a
-#: page the cap shrinks is cut into tiles instead (``infer.tile.enabled: auto``)
-READ_GLYPH_PX = 12
-#: glyph height tiles bring small text to (never above the resize policy's own scale)
-TILE_GLYPH_PX = 16
-
-
 class TextTooSmallWarning(UserWarning):
     """The long-side cap shrank a page's text below what the model reads."""
-
-
-def glyph_height(image, scale=1.0) -> Optional[float]:
-    """The median height in ``image`` pixels of the dark connected components (glyphs)
-    after Otsu binarisation, measured on a copy resized by ``scale``; None when fewer than
-    20 glyph-like components are found (a photo, a blank page)."""
-    import cv2
-
-    g = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image),
-                                                   cv2.COLOR_RGB2GRAY)
-    if scale < 1.0:
-        size = (max(1, round(g.shape[1] * scale)), max(1, round(g.shape[0] * scale)))
-        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
-    _, b = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    n, _, st, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
-    hh, ww, area = (st[1:, k] for k in (cv2.CC_STAT_HEIGHT, cv2.CC_STAT_WIDTH, cv2.CC_STAT_AREA))
-    keep = (hh >= 2) & (area >= 3) & (hh < g.shape[0] / 3) & (ww < 8 * hh) & (hh < 8 * ww)
-    if keep.sum() < 20:
-        return None
-    return float(np.median(hh[keep])) / min(1.0, scale)
 
 
 def infer_overrides(method: MethodSpec, decode=None, threshold=None, max_side=None) -> list:
@@ -568,21 +544,6 @@ def _as_rgb(image):
         alpha = a[:, :, 3:4].astype(np.uint16)
         a = ((a[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
     return a
-
-
-def input_size(h: int, w: int, resize: Mapping) -> tuple:
-    """Network input size (before padding) of an h x w image under an ``infer.resize``
-    section: ``fixed`` scales the long side to ``long_side``; ``document`` keeps the native
-    resolution with the long side capped at ``max_side`` and, with ``upscale_to``, brings
-    smaller pages up to that long side (low-resolution scans: small text)."""
-    if resize["policy"] == "fixed":
-        s = float(resize["long_side"]) / max(h, w)
-    else:
-        s = min(1.0, float(resize["max_side"]) / max(h, w))
-        up = float(resize.get("upscale_to") or 0)
-        if up > 0 and max(h, w) < up:
-            s = min(up, float(resize["max_side"])) / max(h, w)
-    return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
 def tile_config(cfg: Mapping) -> dict:

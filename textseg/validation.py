@@ -10,7 +10,7 @@ import numpy as np
 
 from .data import icdar
 from .data.images import load_image
-from .detector import input_size
+from .scale import input_size
 from .evaluation import evaluate
 from .methods import decode_config, spec, target_config
 from .types import Annotations, Config, Detection, Targets
