@@ -16,6 +16,17 @@ def sigint_default():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def sans_font(size):
+    """A sans-serif PIL font ``size`` px (DejaVu or Liberation, else PIL's own)."""
+    from PIL import ImageFont
+
+    for p in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"):
+        if os.path.exists(p):
+            return ImageFont.truetype(p, size)
+    return ImageFont.load_default(size=size)
+
+
 #: the 20 docbench-dev measurement pages, shipped with the repository (never trained on)
 DOCBENCH = os.path.join(ROOT, "tests", "data", "docbench-dev")
 

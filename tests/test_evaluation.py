@@ -1,6 +1,5 @@
 """ICDAR 2015 protocol against numbers worked out by hand."""
 
-import os
 import time
 
 import numpy as np

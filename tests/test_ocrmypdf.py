@@ -6,6 +6,8 @@ import os
 import numpy as np
 import pytest
 
+from conftest import sans_font
+
 from textseg.benchmarks.ocr import text_layer_words
 from textseg.geometry import aabb_iou
 
@@ -21,16 +23,6 @@ LINES = ["Invoice number 4711 dated March", "Total amount due 1250 EUR",
          "Please pay within thirty days", "Thank you for your order"]
 
 
-def _font(size):
-    from PIL import ImageFont
-
-    for p in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"):
-        if os.path.exists(p):
-            return ImageFont.truetype(p, size)
-    return ImageFont.load_default(size=size)
-
-
 def _scan(path):
     """A 5 x 3.5 inch page at 200 DPI with four lines of text, saved as an image-only PDF;
     returns the page as RGB."""
@@ -38,7 +30,7 @@ def _scan(path):
 
     im = Image.new("L", (5 * DPI, int(3.5 * DPI)), 255)
     d = ImageDraw.Draw(im)
-    font = _font(30)
+    font = sans_font(30)
     for i, t in enumerate(LINES):
         d.text((60, 60 + 70 * i), t, fill=0, font=font)
     rgb = im.convert("RGB")

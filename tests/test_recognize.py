@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import sans_font
+
 from textseg.recognize import (Line, RecognizerError, Word, get_recognizer, line_records,
                                page_text, reading_order, word_records, word_texts)
 from textseg.recognize import tesseract as T
@@ -154,21 +156,11 @@ def test_benchmark_metrics():
 
 # ------------------------------------------------------------------ Tesseract (the ocr extra)
 
-def _font(size):
-    from PIL import ImageFont
-
-    for p in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"):
-        if os.path.exists(p):
-            return ImageFont.truetype(p, size)
-    return ImageFont.load_default(size=size)
-
-
 def _render(text, size=26):
     """A white strip with ``text`` in black; the tight ink box's corners and word boxes."""
     from PIL import Image, ImageDraw
 
-    font = _font(size)
+    font = sans_font(size)
     x0, y0, x1, y1 = font.getbbox(text)
     im = Image.new("L", (x1 - x0 + 24, y1 - y0 + 24), 255)
     ImageDraw.Draw(im).text((12 - x0, 12 - y0), text, fill=0, font=font)
@@ -218,7 +210,7 @@ def rec():
 
 
 def _page_with_lines(specs):
-    from textseg.geometry import order_clockwise, polygon_iou  # noqa: F401
+    from textseg.geometry import order_clockwise
 
     page = np.full((700, 900), 255, np.uint8)
     truth = []

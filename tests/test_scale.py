@@ -5,26 +5,19 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from conftest import sans_font
 from textseg.scale import glyph_height, input_size, page_size
 
 DOC = {"policy": "document", "max_side": 2048, "multiple": 32, "upscale_to": 2000}
-
-
-def _font(size):
-    for p in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-              "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"):
-        if os.path.exists(p):
-            return ImageFont.truetype(p, size)
-    return ImageFont.load_default(size=size)
 
 
 def _page(w, h, size):
     """A white page with rows of black text ``size`` px (font size) high."""
     im = Image.new("L", (w, h), 255)
     d = ImageDraw.Draw(im)
-    font = _font(size)
+    font = sans_font(size)
     for y in range(size, h - 2 * size, int(1.8 * size)):
         d.text((size, y), "lorem ipsum dolor sit amet 1234 consectetur", fill=0, font=font)
     return np.asarray(im.convert("RGB"))

@@ -310,7 +310,6 @@ def measure_pdf(data_dir, limit=3, dpi=200, lang="eng"):
 def format_summary(result):
     keys = ["f1", "micro_f1", "precision", "recall", "cer", "box_hmean", "e2e_hmean", "seconds",
             "cpu_seconds"]
-    extra = ["box_hmean_detector", "e2e_hmean_detector", "detect_seconds", "recognize_seconds"]
     lines = [f"{result['data']}: {result['pages']} pages, lang {result['lang']}"]
     lines.append(f"{'system':10s} " + " ".join(f"{k:>9s}" for k in keys))
     for s, summ in result["systems"].items():

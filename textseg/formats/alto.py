@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-import numpy as np
-
 from ..layout.page import Block, Line, PageLayout, Word
 from ._common import bbox, box_polygon, parse_points, points_attr, rounded_direction, write_xml
 

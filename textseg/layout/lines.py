@@ -330,7 +330,6 @@ def _segment_cuts(geom, row, i, j, gap, opts):
       (:func:`_aligned`): columns and table cells do, rivers of justified text do not.
     """
     quads, height, rot = geom[0], geom[4], geom[6]
-    m = len(height)
     n_rows = int(row.max()) + 1
     row_h = _group_median(row, height, n_rows, q=0.75)  # punctuation marks are short
     r = row[i]
