@@ -2,7 +2,7 @@
 inside functions included).
 
     tools > benchmarks > export, training, validation, recognize, ocrmypdf, pipeline > detector,
-    output, formats, evaluation > config, model, data, checkpoint > methods, layout >
+    output, formats, evaluation > config, model, data, checkpoint, optim > methods, layout >
     backbones, trunks, geometry, fileio, errors, types, progress, tiles, scale
 
 Imports within one layer are allowed. The package root (``textseg/__init__.py``) is a
@@ -22,7 +22,7 @@ LAYERS = (
     ("backbones", "trunks", "geometry", "fileio", "errors", "types", "progress", "tiles",
      "scale"),
     ("methods", "layout"),
-    ("config", "model", "data", "checkpoint"),
+    ("config", "model", "data", "checkpoint", "optim"),
     ("detector", "output", "formats", "evaluation"),
     ("export", "training", "validation", "recognize", "ocrmypdf", "onnx_import", "quantize",
      "distributed", "pipeline"),

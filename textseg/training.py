@@ -5,7 +5,6 @@ replica with DistributedDataParallel and only rank 0 writes files and logs.
 """
 
 import json
-import math
 import os
 import signal
 import sys
@@ -16,10 +15,12 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from .checkpoint import init_from, load_checkpoint, load_weights, save_checkpoint
+from .data.checks import SkipBadFiles, check_val_dir, one_line, scan_data  # noqa: F401
 from .data.dataset import StreamSampler, TrainDataset, build_sources
-from .errors import DataError, TextsegError, TrainingError
+from .errors import DataError, TextsegError, TrainingError  # noqa: F401 (DataError: API)
 from .fileio import atomic_write, ensure_writable_dir
 from .model import build_model
+from .optim import build_optimizer, build_scheduler, lr_factor, param_groups  # noqa: F401
 
 #: the files that make a work dir hold a run: a new run there needs --overwrite
 RUN_FILES = ("last.pt", "best.pt", "log.jsonl")
@@ -47,56 +48,6 @@ def resolve_device(spec, local_rank=0):
         spec = f"cuda:{local_rank}"
         torch.cuda.set_device(spec)
     return torch.device(spec)
-
-
-def param_groups(model, weight_decay):
-    """Weight decay on conv/linear weights only: none on norms and biases."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
-
-
-def build_optimizer(model, opt):
-    groups = param_groups(model, float(opt["weight_decay"]))
-    name, lr = opt["name"], float(opt["lr"])
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=float(opt["momentum"]), nesterov=False)
-    if name == "adam":
-        return torch.optim.Adam(groups, lr=lr, betas=tuple(opt["betas"]))
-    if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, betas=tuple(opt["betas"]))
-    raise TrainingError(f"train.optimizer.name: unknown optimizer {name!r} (sgd, adam, adamw)")
-
-
-def lr_factor(step, total, sched, base_lr):
-    """Multiplier of the base learning rate at ``step`` (warm-up, then poly/cosine/constant)."""
-    warm = int(sched.get("warmup_steps", 0))
-    if warm > 0 and step < warm:
-        f0 = float(sched.get("warmup_factor", 0.001))
-        return f0 + (1.0 - f0) * step / warm
-    t = min(max(step - warm, 0) / max(total - warm, 1), 1.0)
-    name = sched["name"]
-    if name == "poly":
-        f = (1.0 - t) ** float(sched.get("power", 0.9))
-    elif name == "cosine":
-        f = 0.5 * (1.0 + math.cos(math.pi * t))
-    elif name == "constant":
-        f = 1.0
-    else:
-        raise TrainingError(f"train.schedule.name: unknown schedule {name!r} (poly, cosine, constant)")
-    floor = float(sched.get("min_lr", 0.0)) / base_lr if base_lr > 0 else 0.0
-    return floor + (1.0 - floor) * f
-
-
-def build_scheduler(optimizer, cfg):
-    tr = cfg["train"]
-    total, sched, base = int(tr["steps"]), tr["schedule"], float(tr["optimizer"]["lr"])
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total, sched, base))
 
 
 def is_oom(err):
@@ -127,7 +78,7 @@ class Trainer:
         if self.main:
             ensure_writable_dir(work_dir, min_free_bytes=200 * 1024 * 1024)
             if self.val_dir:
-                _check_val_dir(self.val_dir, cfg["data"].get("level", "word"))
+                check_val_dir(self.val_dir, cfg["data"].get("level", "word"))
 
         torch.manual_seed(int(self.tr["seed"]))
         model = build_model(cfg).to(self.device)
@@ -348,7 +299,7 @@ class Trainer:
             det = Detector.from_model(self.model, self.cfg, device=self.device)
             res = evaluate_folder(det, self.val_dir, level=self.cfg["data"].get("level", "word"))
         except (TextsegError, OSError) as e:  # a file broken since the scan: go on training
-            self.log(f"warning: validation at step {self.step} skipped: {_one_line(e)}")
+            self.log(f"warning: validation at step {self.step} skipped: {one_line(e)}")
             return None
         finally:
             self.model.train()
@@ -459,64 +410,6 @@ class Trainer:
         return self.model
 
 
-class SkipBadFiles(torch.utils.data.Dataset):
-    """A training dataset whose samples never fail on a bad file: a sample whose image or
-    ground truth fails to load (changed since the scan) is replaced by the sample at another,
-    fixed, position, and its ``"_skipped"`` entry says why ("" when none was), so the main
-    process counts skips from every worker. Deterministic, so --resume stays exact."""
-
-    ATTEMPTS = 20
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, position):
-        reasons = []
-        for attempt in range(self.ATTEMPTS):
-            try:
-                sample = self.dataset[position + (attempt << 40)]
-            except (TextsegError, OSError) as e:
-                reasons.append(_one_line(e))
-                continue
-            sample["_skipped"] = "\n".join(reasons)
-            return sample
-        raise DataError(f"{self.ATTEMPTS} training samples in a row failed to load, the last: "
-                        f"{reasons[-1]}")
-
-
-def scan_data(sources, val_dir=None, level="word", threads=4):
-    """Load every training and validation image and ground-truth file once; raise
-    :class:`DataError` listing every bad file with its reason (one line) if any fails."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .data import icdar
-    from .data.images import load_image
-
-    jobs = [("training", img, gt) for s in sources if s.items is not None for img, gt in s.items]
-    if val_dir:
-        jobs += [("validation", img, gt) for img, gt in icdar.find_pairs(val_dir, level=level)
-                 if gt is not None]
-
-    def check(job):
-        kind, img, gt = job
-        try:
-            load_image(img)
-            icdar.read_gt(gt, lenient=True)
-        except (TextsegError, OSError, ValueError) as e:
-            return f"{kind} {_one_line(e)}"
-        return None
-
-    with ThreadPoolExecutor(max(1, min(int(threads), os.cpu_count() or 1))) as pool:
-        bad = [r for r in pool.map(check, jobs) if r]
-    if bad:
-        shown = "; ".join(bad[:20]) + (f"; ... and {len(bad) - 20} more" if len(bad) > 20 else "")
-        raise DataError(f"{len(bad)} unusable file{'s' if len(bad) > 1 else ''} in the data "
-                        f"(fix or remove them, then rerun): {shown}")
-
-
 def _old_run(work_dir, overwrite):
     """The run files in ``work_dir`` that ``--overwrite`` replaces; without it a
     :class:`TrainingError` with advice if there are any."""
@@ -551,9 +444,6 @@ def _show(v):
     return "null" if v is None else str(v)
 
 
-def _one_line(err):
-    text = " ".join(str(err).split())
-    return text or type(err).__name__
 
 
 def weights_finite(model):
@@ -569,17 +459,6 @@ def _grad_norm(parameters):
     if hasattr(torch.nn.utils, "get_total_norm"):
         return torch.nn.utils.get_total_norm(grads)
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-
-
-def _check_val_dir(folder, level):
-    """Fail before training, not at the first validation, on an unusable --val folder."""
-    from .data import icdar
-
-    if not os.path.isdir(folder):
-        raise TrainingError(f"{folder}: validation folder not found (--val / data.val)")
-    if not any(gt for _img, gt in icdar.find_pairs(folder, level=level)):
-        raise TrainingError(f"{folder}: no images with {level}-level ground truth to validate "
-                            f"on (--val / data.val)")
 
 
 def _every(step, n):
