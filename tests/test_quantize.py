@@ -81,3 +81,23 @@ def test_tool_refuses_an_existing_output_in_one_line(tiny_onnx, tmp_path):
                        timeout=120)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "exists" in p.stderr
     assert out.read_bytes() == b"keep"
+
+
+def test_shipped_default_is_int8_and_fp32_stays_selectable():
+    """The shipped default runs the int8 model; 'default-fp32' is its fp32 original, and
+    the two find the same words (the int8 model lost no hmean on any dev set)."""
+    from PIL import Image
+
+    from textseg.detector import default_model_path
+
+    int8, fp32 = default_model_path(), default_model_path("fp32")
+    assert os.path.basename(int8) == "default.int8.onnx"
+    assert os.path.basename(fp32) == "default.onnx"
+    assert default_model_path("default-int8") == int8
+    ops = lambda p: {n.op_type for n in onnx.load(p).graph.node}  # noqa: E731
+    assert "QuantizeLinear" in ops(int8) and "QuantizeLinear" not in ops(fp32)
+    page = np.asarray(Image.open(os.path.join(ROOT, "examples", "page.jpg")).convert("RGB"))
+    page = page[: page.shape[0] // 3]
+    a = Detector.load(threads=1)(page)
+    b = Detector.load("default-fp32", threads=1)(page)
+    assert len(a) > 20 and abs(len(a) - len(b)) <= max(2, 0.03 * len(b))

@@ -27,7 +27,11 @@ from .types import Detection, ImageInput, Maps
 
 #: where the shipped default model lives inside the package
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "weights")
-DEFAULT_MODEL_NAMES = ("default.onnx", "default.pt")
+#: the shipped model, first found wins: int8 (the default), fp32 ONNX, fp16 training weights
+DEFAULT_MODEL_NAMES = ("default.int8.onnx", "default.onnx", "default.pt")
+#: ``model`` names for the shipped model: the int8 default and its fp32 original
+DEFAULT_ALIASES = {"default": None, "default-int8": "default.int8.onnx",
+                   "default-fp32": "default.onnx"}
 
 #: key of the ONNX metadata entry that carries the model's config (JSON)
 ONNX_CONFIG_KEY = "textseg.config"
@@ -134,6 +138,12 @@ class Detector:
                               ">= 1", key="threads")
         if model is None or model == "default":
             det = cls.default(device=device, threads=threads)
+        elif model in DEFAULT_ALIASES:
+            path = default_model_path(model)
+            if path is None:
+                raise ModelError(f"{model}: {DEFAULT_ALIASES[model]} is not installed in "
+                                 f"{DEFAULT_MODEL_DIR}")
+            det = cls.from_onnx(path, threads=threads, device=device, name=f"textseg-{model}")
         else:
             det = cls.from_file(os.fspath(model), device=device, threads=threads)
         overrides = infer_overrides(det.spec, decode, threshold, max_side)
@@ -556,7 +566,14 @@ def tile_config(cfg: Mapping) -> dict:
     return tile
 
 
-def default_model_path() -> Optional[str]:
+def default_model_path(which: str = "default") -> Optional[str]:
+    """The shipped model's file: ``default`` (int8 where installed, else fp32, else the
+    training weights), ``default-int8`` or ``default-fp32`` (``fp32``); None if missing."""
+    if which == "fp32":
+        which = "default-fp32"
+    if DEFAULT_ALIASES.get(which):
+        p = os.path.join(DEFAULT_MODEL_DIR, DEFAULT_ALIASES[which])
+        return p if os.path.isfile(p) else None
     for name in DEFAULT_MODEL_NAMES:
         p = os.path.join(DEFAULT_MODEL_DIR, name)
         if os.path.isfile(p):

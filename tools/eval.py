@@ -32,7 +32,8 @@ def build_parser():
     ap.add_argument("--pred", metavar="DIR", help="folder of res_*.txt files")
     model = ap.add_argument_group("model mode: run a detector on --data and score it")
     model.add_argument("--checkpoint", "--model", dest="model", metavar="PATH",
-                       help="checkpoint (.pt) or ONNX file; 'default' for the shipped model")
+                       help="checkpoint (.pt) or ONNX file; 'default' for the shipped model (int8), "
+                            "'default-fp32' for its fp32 original")
     model.add_argument("--config", metavar="CFG",
                        help="YAML whose infer section (resize, decode) replaces the model's")
     model.add_argument("--data", metavar="DIR", help="ICDAR-format folder with images and GT")

@@ -27,7 +27,7 @@ def main(argv=None):
         from textseg.detector import default_model_path
         from textseg.onnx_import import save_init, weights_from_onnx
 
-        path = default_model_path() if args.model == "default" else args.model
+        path = default_model_path("fp32") if args.model == "default" else args.model
         if not path or not path.endswith(".onnx") or not os.path.isfile(path):
             _common.fail(f"{args.model}: no such ONNX file")
         if os.path.isdir(args.out):

@@ -6,7 +6,7 @@
         [--cache RANGES.json] [--overwrite] [--optimized OPT.onnx]
         [--data DIR ...] [--levels word line] [--limit N] [--threads 2] [--json]
 
---model defaults to the shipped model (textseg/weights/default.onnx). Calibration uses
+--model defaults to the shipped fp32 model (textseg/weights/default.onnx). Calibration uses
 synthetic pages (textseg.data.synth), preprocessed as the Detector does. The int8 file keeps
 the textseg metadata: tools/detect.py --model INT8.onnx and Detector.from_onnx load it.
 With --data (repeatable), both models are scored on each folder (word and/or line level,
@@ -92,7 +92,7 @@ def main(argv=None):
         from textseg import quantize as q
         from textseg.detector import default_model_path
 
-        src = args.model or default_model_path()
+        src = args.model or default_model_path("fp32")
         if not src or not src.lower().endswith(".onnx"):
             raise FileNotFoundError("no fp32 ONNX model: pass --model FP32.onnx")
         if not os.path.isfile(src):
