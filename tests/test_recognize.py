@@ -310,3 +310,36 @@ def test_recognize_page_and_benchmark_on_a_tiny_data_set(rec, tmp_path):
     r = json.loads(out.read_text())
     assert r["pages"] == 1 and r["systems"]["textseg"]["f1"] >= 0.8
     assert r["systems"]["textseg"]["box_hmean_detector"] >= 0.8
+
+
+def test_tesseract_threads_read_the_same(rec):
+    """Two engines reading a page's lines at once give exactly the readings of one."""
+    words = ["Invoice", "number", "amount", "total", "please", "remit", "within", "thirty",
+             "days", "account", "balance", "tax"]
+    specs = [(f"{words[i % 12]} {words[(5 * i + 3) % 12]} {100 + 37 * i}",
+              (230 + 400 * (i % 2), 40 + 36 * (i // 2)), 0) for i in range(36)]
+    image, truth = _page_with_lines(specs)
+    lines = [(q, 0.9) for _, q, _ in truth]
+    two = T.TesseractRecognizer(lang="eng", threads=2)
+    try:
+        got = two.recognize(image, lines)
+        assert len(two._apis) == 2  # 36 strips: both engines read
+        again = two.recognize(image, lines)  # the engines are kept, the readings stable
+    finally:
+        two.close()
+    one = T.TesseractRecognizer(lang="eng", threads=1)
+    try:
+        ref = one.recognize(image, lines)
+        assert len(one._apis) == 1
+    finally:
+        one.close()
+    for a, b, c in zip(ref, got, again):
+        assert a.text == b.text == c.text
+        assert a.confidence == b.confidence == c.confidence
+        assert [w.text for w in a.words] == [w.text for w in b.words]
+        for wa, wb in zip(a.words, b.words):
+            assert np.allclose(wa.polygon, wb.polygon)
+    assert sum(ln.text == t for ln, (t, _, _) in zip(ref, truth)) >= 30  # a real reading
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(RecognizerError, match="threads"):
+            T.TesseractRecognizer(lang="eng", threads=bad)

@@ -56,7 +56,8 @@ def add_options(parser):
     group.add_argument("--textseg-model", metavar="PATH", default=None,
                        help="detector checkpoint or ONNX file (default: the shipped model)")
     group.add_argument("--textseg-threads", metavar="N", type=int, default=1,
-                       help="CPU threads of the detector per OCRmyPDF worker (default 1)")
+                       help="CPU threads of the detector and Tesseract engines per OCRmyPDF "
+                            "worker (default 1)")
     group.add_argument("--textseg-word-boxes", choices=("detector", "recognizer"),
                        default="detector",
                        help="word boxes of the text layer: the detector's words (default) "
@@ -142,7 +143,8 @@ def read_image(image, options=None):
     detect = getattr(det, "detect", None) or det
     words = detect(image)
     rec = thread_recognizer(_lang(options),
-                            word_boxes=_opt(options, "textseg_word_boxes", "detector"))
+                            word_boxes=_opt(options, "textseg_word_boxes", "detector"),
+                            threads=int(_opt(options, "textseg_threads", 1) or 1))
     return rec.recognize(image, group_lines(words), words)
 
 

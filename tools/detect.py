@@ -78,7 +78,8 @@ def parse_args(argv):
     done.add_argument("--skip-existing", action="store_true",
                       help="skip pages whose outputs all exist (resume a batch); a page with "
                            "only some of them is redone")
-    ap.add_argument("--threads", type=int, help="CPU threads for the network")
+    ap.add_argument("--threads", type=int, help="CPU threads for the network (and, with "
+                                                "--recognize, the Tesseract engines)")
     tile = ap.add_mutually_exclusive_group()
     tile.add_argument("--tile", type=int, metavar="SIZE",
                       help="cut pages larger than SIZE px (network input) into overlapping "
@@ -163,7 +164,7 @@ def load_recognizer(args):
         return None
     from textseg.recognize import get_recognizer
 
-    return get_recognizer(args.recognize, lang=args.lang)
+    return get_recognizer(args.recognize, lang=args.lang, threads=args.threads)
 
 
 def tile_overrides(args):

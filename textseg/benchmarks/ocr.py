@@ -130,12 +130,13 @@ def _detections(detector, image, cache_dir, key):
 
 
 def measure(data_dir, limit=None, lang="eng", detector=None, systems=("tesseract", "textseg"),
-            order=None, det_cache=None, progress=None, **options):
+            order=None, det_cache=None, progress=None, threads=None, **options):
     """Run the measurement on ``data_dir`` (see the module docstring). ``options`` go to
     :class:`~textseg.recognize.TesseractRecognizer`; ``order``: reading-order options
     (:data:`textseg.recognize.ORDER_DEFAULTS`). ``det_cache``: a folder to keep the
     detections in (re-runs then time recognition only: for tuning, not for timing).
-    Returns ``{"pages", "systems": {name: summary}, "per_page": [...]}``."""
+    ``threads``: Tesseract engines reading textseg's lines at once (Tesseract alone reads
+    its page with one: its page segmentation is not threaded). Returns ``{"pages", "systems": {name: summary}, "per_page": [...]}``."""
     from ..data.icdar import find_pairs, read_gt
     from ..data.images import load_image
     from ..layout import group_lines
@@ -150,7 +151,8 @@ def measure(data_dir, limit=None, lang="eng", detector=None, systems=("tesseract
         raise FileNotFoundError(f"{data_dir}: no image with word ground truth")
     # read with Tesseract's own word split; the snapped copy is made here, to score both
     chosen = options.get("word_boxes") or TESSERACT_DEFAULTS["word_boxes"]
-    rec = TesseractRecognizer(lang=lang, **{**options, "word_boxes": "recognizer"})
+    rec = TesseractRecognizer(lang=lang, **{"threads": threads, **options,
+                                            "word_boxes": "recognizer"})
     if "textseg" in systems and detector is None:
         from ..detector import Detector
 
@@ -339,7 +341,9 @@ def main(argv=None):
     ap.add_argument("--lang", default="eng", help="Tesseract languages, e.g. eng+deu")
     ap.add_argument("--systems", default="tesseract,textseg")
     ap.add_argument("--model", default=None, help="detector model (default: the shipped one)")
-    ap.add_argument("--threads", type=int, default=1, help="detector CPU threads")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="CPU threads of the detector and of textseg's Tesseract engines "
+                         "(default 2; Tesseract alone reads a page on one thread)")
     ap.add_argument("--det-cache", default=None, help="keep detections here (tuning only)")
     ap.add_argument("--json", default=None, help="write the full result (per page too) here")
     ap.add_argument("--order", choices=("columns", "rows"), default=ORDER_DEFAULTS["mode"])
@@ -379,7 +383,7 @@ def main(argv=None):
     result = measure(a.data, a.limit, a.lang, detector, systems,
                      order={"mode": a.order, "column_gap": a.column_gap,
                             "column_lines": a.column_lines},
-                     det_cache=a.det_cache, progress=progress, **opts)
+                     det_cache=a.det_cache, progress=progress, threads=a.threads, **opts)
     print(format_summary(result))
     if a.pdf_pages:
         result["pdf"] = measure_pdf(a.data, a.pdf_pages, lang=a.lang)

@@ -67,6 +67,10 @@ TESSERACT_DEFAULTS = {
     "min_confidence": 0.0,  # words read with a lower confidence are dropped (0.35: see README)
 }
 
+#: engines (threads) a recogniser reads with when ``threads`` is not given (each engine
+#: holds its own copy of the language data)
+MAX_AUTO_THREADS = 4
+
 _SYSTEM_TESSDATA = [
     "/usr/share/tesseract-ocr/5/tessdata",
     "/usr/share/tesseract-ocr/4.00/tessdata",
@@ -318,15 +322,17 @@ class TesseractRecognizer(Recognizer):
 
     ``lang``: "eng", "eng+deu", ... ``tessdata``: a folder of ``*.traineddata`` (default:
     searched, see :func:`find_tessdata`). The other options default to
-    :data:`TESSERACT_DEFAULTS`. One instance holds one Tesseract engine: use one per
-    thread (:func:`thread_recognizer` keeps one per thread and option set)."""
+    :data:`TESSERACT_DEFAULTS`. ``threads``: Tesseract engines that read a page's lines at
+    once (default: the CPU count, at most :data:`MAX_AUTO_THREADS`; the readings are the
+    same with any number). An instance is not thread-safe: use one per thread
+    (:func:`thread_recognizer` keeps one per thread and option set)."""
 
     name = "tesseract"
 
     def __init__(self, lang="eng", tessdata=None, psm=None, pad=None, min_height=None,
                  max_height=None, vertical_ratio=None, word_boxes=None, retry_below=None,
                  retry_psm=None, invert=None, flip_dark=None, min_confidence=None,
-                 variables=None):
+                 variables=None, threads=None):
         tesserocr = _import_tesserocr()
         o = dict(TESSERACT_DEFAULTS)
         for k, v in (("psm", psm), ("pad", pad), ("min_height", min_height),
@@ -345,27 +351,44 @@ class TesseractRecognizer(Recognizer):
         self.languages = parse_languages(lang)
         self.lang = "+".join(self.languages)
         self.tessdata = find_tessdata(self.lang, tessdata)
+        if threads is None:
+            threads = min(MAX_AUTO_THREADS, os.cpu_count() or 1)
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise RecognizerError(f"threads must be a whole number >= 1, not {threads!r}")
+        self.threads = threads
         self._tesserocr = tesserocr
+        self._variables = dict(variables or {})
+        self._api = self._new_api()
+        self._apis = [self._api]  # more engines are made when a page has lines enough
+        self._pool = None
+
+    def _new_api(self):
+        tesserocr, o = self._tesserocr, self.options
         psm_value = getattr(tesserocr.PSM, _PSM_NAMES[o["psm"]])
         try:
-            self._api = tesserocr.PyTessBaseAPI(path=self.tessdata.rstrip(os.sep) + os.sep,
-                                                lang=self.lang, oem=tesserocr.OEM.LSTM_ONLY,
-                                                psm=psm_value)
+            api = tesserocr.PyTessBaseAPI(path=self.tessdata.rstrip(os.sep) + os.sep,
+                                          lang=self.lang, oem=tesserocr.OEM.LSTM_ONLY,
+                                          psm=psm_value)
         except RuntimeError as e:
             raise RecognizerError(f"Tesseract could not load {self.lang} from {self.tessdata} "
                                   f"({e}); {_lang_hint(self.languages)}") from None
-        self._api.SetVariable("debug_file", os.devnull)  # no "Empty page!!" on stderr
-        self._api.SetVariable("tessedit_do_invert", "1" if o["invert"] else "0")
-        for k, v in (variables or {}).items():
-            if not self._api.SetVariable(str(k), str(v)):
+        api.SetVariable("debug_file", os.devnull)  # no "Empty page!!" on stderr
+        api.SetVariable("tessedit_do_invert", "1" if o["invert"] else "0")
+        for k, v in self._variables.items():
+            if not api.SetVariable(str(k), str(v)):
+                api.End()
                 raise RecognizerError(f"Tesseract has no variable {k!r}")
+        return api
 
     def version(self):
         return f"tesseract {self._tesserocr.tesseract_version().split()[1]}"
 
     def close(self):
-        api, self._api = getattr(self, "_api", None), None
-        if api is not None:
+        pool, self._pool = getattr(self, "_pool", None), None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        apis, self._apis, self._api = getattr(self, "_apis", []), [], None
+        for api in apis:
             api.End()
 
     # -- reading
@@ -408,11 +431,7 @@ class TesseractRecognizer(Recognizer):
             again = [it for it in items if best[it[0]][0] < o["retry_below"]
                      and best[it[0]][1] == it[1]]
             if again:
-                self._api.SetPageSegMode(getattr(self._tesserocr.PSM, _PSM_NAMES[o["retry_psm"]]))
-                try:
-                    keep(zip(again, self._read_strips(img, again)))
-                finally:
-                    self._api.SetPageSegMode(getattr(self._tesserocr.PSM, _PSM_NAMES[o["psm"]]))
+                keep(zip(again, self._read_strips(img, again, psm=o["retry_psm"])))
         det_polys = det_boxes = None
         if o["word_boxes"] == "detector" and words:
             det_polys = [np.asarray(split_detection(w)[0], np.float32).reshape(-1, 2) for w in words]
@@ -431,8 +450,44 @@ class TesseractRecognizer(Recognizer):
                             baseline=baseline if ws else None))
         return out
 
-    def _read_strips(self, gray, items, max_mosaic_height=16000):
-        """Warp every strip, stack them into mosaics, read each strip of each mosaic."""
+    #: fewer strips than this per engine are not worth another thread
+    MIN_STRIPS_PER_THREAD = 8
+
+    def _read_strips(self, gray, items, psm=None):
+        """Read every strip (``items``: see :meth:`recognize`) in mode ``psm`` (default: the
+        recogniser's), on ``threads`` engines at once: the strips are cut into runs of about
+        equal area, one run per engine (Tesseract releases the GIL while it reads). Each
+        strip is read alone in its own rectangle, so the readings do not depend on how the
+        strips are shared out."""
+        n = max(1, min(self.threads, len(items) // self.MIN_STRIPS_PER_THREAD))
+        while len(self._apis) < n:
+            self._apis.append(self._new_api())
+        if n == 1:
+            return self._read_run(self._api, gray, items, psm)
+        area = np.cumsum([w * h for *_, (w, h), _ in items], dtype=np.float64)
+        cuts = np.searchsorted(area, area[-1] * np.arange(1, n) / n, side="right")
+        bounds = [0, *[int(c) for c in cuts], len(items)]
+        runs = [(self._apis[t], items[bounds[t]:bounds[t + 1]]) for t in range(n)]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self.threads,
+                                            thread_name_prefix="tesseract")
+        done = [self._pool.submit(self._read_run, api, gray, run, psm) for api, run in runs]
+        return [r for f in done for r in f.result()]
+
+    def _read_run(self, api, gray, items, psm=None, max_mosaic_height=16000):
+        """Warp every strip, stack them into mosaics, read each strip of each mosaic with
+        one engine."""
+        if psm is not None and psm != self.options["psm"]:
+            api.SetPageSegMode(getattr(self._tesserocr.PSM, _PSM_NAMES[psm]))
+        try:
+            return self._read_mosaics(api, gray, items, max_mosaic_height)
+        finally:
+            if psm is not None and psm != self.options["psm"]:
+                api.SetPageSegMode(getattr(self._tesserocr.PSM, _PSM_NAMES[self.options["psm"]]))
+
+    def _read_mosaics(self, api, gray, items, max_mosaic_height):
         import cv2
 
         results = [None] * len(items)
@@ -459,20 +514,19 @@ class TesseractRecognizer(Recognizer):
                 offsets.append(y)
                 y += h
             mosaic = np.ascontiguousarray(mosaic)
-            self._api.SetImageBytes(mosaic.tobytes(), width, total + 8, 1, width)
-            self._api.SetSourceResolution(300)
+            api.SetImageBytes(mosaic.tobytes(), width, total + 8, 1, width)
+            api.SetSourceResolution(300)
             for j, y0 in zip(range(k, e), offsets):
                 _, _, m, (w, h), _ = items[j]
-                results[j] = self._read_one(0, y0, w, h, np.linalg.inv(m), band[j - k],
+                results[j] = self._read_one(api, 0, y0, w, h, np.linalg.inv(m), band[j - k],
                                             mosaic[y0:y0 + h, :w])
             k = e
         return results
 
-    def _read_one(self, x0, y0, w, h, minv, band=None, strip=None):
+    def _read_one(self, api, x0, y0, w, h, minv, band=None, strip=None):
         import cv2
 
         tess = self._tesserocr
-        api = self._api
         if strip is not None and int(strip.max()) - int(strip.min()) < 24:
             return [], 0.0, None  # a blank strip: Tesseract would make something up
         api.SetRectangle(x0, y0, w, h)
