@@ -269,3 +269,56 @@ def test_many_words_segment_fast():
     elapsed = time.process_time() - t
     assert len(lines) == 240
     assert elapsed < 0.5, elapsed  # ~10 ms on an idle core; generous for shared CI
+
+
+def _receipt_table():
+    """Two item rows of a receipt between a header and a total whose words run across the
+    gap after the item names (so no gutter runs through the rows around): a ragged item
+    name of two words, a unit price and an amount (right-aligned, as the header's and the
+    total's last words are), a quantity (left-aligned), cell gaps of 0.9-2 heights (the
+    monospaced name's own space 0.6), under
+    a line of text whose words are 0.3 heights apart. Returns (words, the word index lists
+    of the item rows' cells)."""
+    words = row(40, 20, [50, 40, 70, 30, 60], gap=0.3 * H)  # a line of text
+    words += [word(40, 70, 110), word(156, 70, 54), word(228, 70, 24), word(262, 70, 58)]
+    cells = []
+    for y, (w1, w2, price, amount) in ((100, (60, 36, 40, 50)), (130, (50, 40, 45, 40))):
+        name = row(40, y, [w1, w2], gap=0.6 * H)  # ends at 148 and 142 px
+        cols = [name, [word(210 - price, y, price)], [word(228, y, 12)],
+                [word(320 - amount, y, amount)]]
+        for c in cols:
+            cells.append(list(range(len(words), len(words) + len(c))))
+            words += c
+    words += [word(40, 160, 50), word(96, 160, 114), word(270, 160, 50)]  # "Total supplies: 30.28"
+    return words, cells
+
+
+def test_table_cells_end_segments_justified_rows_do_not():
+    from textseg.layout.lines import segment_lines
+
+    rng = np.random.default_rng(3)
+    words, cells = _receipt_table()
+    dets = [(q, 0.9) for q in words]
+    got = members(segment_lines(dets), words)
+    assert all(c in got for c in cells), [c for c in cells if c not in got]
+    # without the rule the item names keep their prices (the rows' spaces are all cell
+    # gaps, and no gutter runs through the rows around)...
+    off = members(segment_lines(dets, table_words=0), words)
+    assert not any(c in off for c in cells[::4])
+    # ... and without the ragged-cell gutter too: the names do not line up at their end
+    no_gutter = members(segment_lines(dets, table_gutter_rows=0), words)
+    assert not any(c in no_gutter for c in cells[::4])
+    # justified rows with wide, even spaces (each its own, 1.1-1.4 heights), some word
+    # edges lining up by chance from row to row (x = 40, 95, 302, ...), stay whole
+    par = []
+    for k, widths in enumerate([[30, 50, 45, 61], [30, 45, 60, 48], [50, 50, 45, 40],
+                                [30, 50, 58, 50], [42, 38, 60, 52]]):
+        gap = (262 - sum(widths)) / (len(widths) - 1)
+        assert 1.1 * H <= gap <= 1.4 * H
+        par += row(40, 300 + 1.5 * H * k, widths, gap=gap)
+    body = []  # text above with the page's normal spaces (0.3 heights)
+    for k in range(8):
+        body += row(40, 40 + 1.5 * H * k, [int(v) for v in rng.integers(20, 60, 5)], gap=0.3 * H)
+    dets = [(q, 0.9) for q in body + par]
+    assert len(segment_lines(dets)) == 8 + 5
+    assert len(segment_lines(dets, table_uniform=0.0)) > 8 + 5  # the guard is what keeps them

@@ -70,6 +70,13 @@ SEGMENT_DEFAULTS = {
     "default_space": 0.3,     # word space where a page has too few gaps to measure it
     "mark_height": 0.45,      # lines of words all under this x the text height are marks
     "segment_gutter_width": 0.5,  # gutters that end segments: this wide (x median height)
+    "table_words": 2,         # a gap between two words that each line up with this many
+    "table_gap": 0.6,         # ... words of the rows around, wider than this (row heights)
+    "table_space": 1.5,       # ... and than this x the word space, ends a segment (0: off)
+    "table_tol": 0.15,        # ... lined up: edges within this x the row height
+    "table_uniform": 1.3,     # ... unless the row's word gaps all agree within this factor
+    "table_gutter_rows": 1.0,  # the word before the gap need not line up when the gap is
+    "table_gutter_width": 0.3,  # ... a gutter this many rows up or down, this wide (0: off)
 }
 
 
@@ -327,7 +334,18 @@ def _segment_cuts(geom, row, i, j, gap, opts):
       running through the rows above or those below); or
     * it is wider than ``column_gap`` x the row's own spacing (and ``min_segment_gap``),
       lies on a gutter, and a word beside it lines up with a word of the rows around
-      (:func:`_aligned`): columns and table cells do, rivers of justified text do not.
+      (:func:`_aligned`): columns and table cells do, rivers of justified text do not;
+    * it is wider than ``table_space`` x the word space (the smaller of the page's and the
+      block's) and than ``table_gap``, and each of its two words lines up with
+      ``table_words`` words of the rows around (its left or right edge, within
+      ``table_tol`` x the row height: :func:`_column_member`; the word before it need not
+      when the gap is a gutter through the row above or below, ``table_gutter_rows`` and
+      ``table_gutter_width``: a ragged cell such as an item name), in a row whose word gaps
+      are not all alike (within ``table_uniform``: a justified line stretches every space
+      the same): a table row, whose every gap is a cell gap, looks justified to the rules
+      above. Measured on the shipped
+      model's words: sroie-dev 0.866 -> 0.894, docbench-dev 0.970 -> 0.971, funsd-train
+      0.782 -> 0.782 (README "Page layout").
     """
     quads, height, rot = geom[0], geom[4], geom[6]
     n_rows = int(row.max()) + 1
@@ -364,6 +382,36 @@ def _segment_cuts(geom, row, i, j, gap, opts):
             gutter[sel] = _aligned(quads, rot, i[check][sel], j[check][sel], hc[sel],
                                    opts["gutter_rows"])
         cut[check] = gutter
+    if opts["table_words"] > 0:
+        # table cells: a gap wider than a word space (of the page, or of the block when
+        # that is narrower: a block of table rows has column gaps for its mode) between
+        # two words that each stand in a column (edges shared with words of the rows
+        # around). Rows whose every gap is a cell gap look like justified lines to the
+        # rules above; justified text does not line up word by word.
+        t = ~cut & (g > np.maximum(opts["table_gap"],
+                                   opts["table_space"] * np.minimum(space, page)))
+        if t.any():
+            # rows whose word gaps are all alike (within ``table_uniform``) are justified
+            # text, however wide their spaces: cell gaps vary with the cells' contents
+            gmin = np.full(n_rows, np.inf)
+            gmax = np.zeros(n_rows)
+            np.minimum.at(gmin, r[word_gap], g[word_gap])
+            np.maximum.at(gmax, r[word_gap], g[word_gap])
+            uniform = (n_links >= 3) & (gmax <= opts["table_uniform"] * gmin)
+            t &= ~uniform[r]
+        if t.any():
+            hc, tol, need = row_h[r[t]], opts["table_tol"], int(opts["table_words"])
+            win = opts["gutter_rows"]
+            mi = _column_member(quads, rot, i[t], hc, win, tol, need)
+            mj = _column_member(quads, rot, j[t], hc, win, tol, need)
+            # a cell of ragged length (an item name) before a column: the word after the
+            # gap stands in the column, and the gap is empty in the row above or below
+            ragged = mj & ~mi
+            if ragged.any() and opts["table_gutter_rows"] > 0:
+                mi[ragged] = _on_gutter(quads, rot, height, i[t][ragged], j[t][ragged],
+                                        hc[ragged], opts["table_gutter_rows"],
+                                        opts["table_gutter_width"], one_side=True)
+            cut[t] = mi & mj
     return cut, page, opts["segment_gap"] * page
 
 
@@ -387,6 +435,30 @@ def _aligned(quads, rot, i, j, h, rows, tol=0.15, need=1):
         ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
         out |= np.bincount(owner[ok], minlength=len(i)) >= need
     return out
+
+
+def _column_member(quads, rot, idx, h, rows, tol, need):
+    """For each word idx[k]: do at least ``need`` words of the rows within ``rows`` x h[k]
+    above or below share its left edge, or its right edge, within ``tol`` x h[k]? Sorted
+    windows on the edges, no loops."""
+    p = quads @ rot.T
+    x0, x1 = p[..., 0].min(1), p[..., 0].max(1)
+    yc = p[..., 1].mean(1)
+    edges = [x0, x1]
+    best = np.zeros(len(idx), np.int64)
+    for edge in edges:
+        order = np.argsort(edge, kind="stable")
+        e = edge[order]
+        ref = edge[idx]
+        lo = np.searchsorted(e, ref - tol * h, side="left")
+        hi = np.searchsorted(e, ref + tol * h, side="right")
+        n = hi - lo
+        owner = np.repeat(np.arange(len(idx)), n)
+        cand = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
+        dy = np.abs(yc[cand] - yc[idx[owner]])
+        ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
+        best = np.maximum(best, np.bincount(owner[ok], minlength=len(idx)))
+    return best >= need
 
 
 def _block_spacing(quads, rot, row, row_h, r, g, page, block_rows, floor):
