@@ -28,6 +28,12 @@ def test_input_size_policies():
     assert input_size(4000, 3000, DOC) == (2048, 1536)                 # large: capped
     assert input_size(1000, 750, {**DOC, "upscale_to": 0}) == (1000, 750)
     assert input_size(640, 480, {"policy": "fixed", "long_side": 320}) == (320, 240)
+    # max_upscale: small pages come up to upscale_to by at most that factor
+    capped = {**DOC, "max_upscale": 1.6}
+    assert input_size(1000, 750, capped) == (1600, 1200)               # 1.6x, not 2x
+    assert input_size(1500, 1000, capped) == (2000, 1333)              # 1.33x: under the cap
+    assert input_size(4000, 3000, capped) == (2048, 1536)              # shrinking: unchanged
+    assert input_size(1000, 750, {**DOC, "max_upscale": 0.5}) == (1000, 750)  # never shrinks
 
 
 def test_glyph_policy_scales_by_the_text_not_the_page():

@@ -53,7 +53,8 @@ def input_size(h: int, w: int, resize: Mapping) -> tuple:
     """Network input size (before padding) of an h x w image under an ``infer.resize``
     section: ``fixed`` scales the long side to ``long_side``; ``document`` keeps the native
     resolution with the long side capped at ``max_side`` and, with ``upscale_to``, brings
-    smaller pages up to that long side (low-resolution scans: small text)."""
+    smaller pages up to that long side (low-resolution scans: small text), by at most
+    ``max_upscale`` times (0: no limit; a 100-DPI form is not blown up past what helps)."""
     if resize["policy"] == "fixed":
         s = float(resize["long_side"]) / max(h, w)
     else:
@@ -61,6 +62,9 @@ def input_size(h: int, w: int, resize: Mapping) -> tuple:
         up = float(resize.get("upscale_to") or 0)
         if up > 0 and max(h, w) < up:
             s = min(up, float(resize["max_side"])) / max(h, w)
+            cap = float(resize.get("max_upscale") or 0)
+            if cap > 0:
+                s = max(1.0, min(s, cap))
     return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
