@@ -422,18 +422,10 @@ def _aligned(quads, rot, i, j, h, rows, tol=0.15, need=1):
     p = quads @ rot.T
     x0, x1 = p[..., 0].min(1), p[..., 0].max(1)
     yc = p[..., 1].mean(1)
+    ymid = 0.5 * (yc[i] + yc[j])
     out = np.zeros(len(i), bool)
     for edge, ref in ((x0, x0[j]), (x1, x1[i])):  # left-aligned, right-aligned columns
-        order = np.argsort(edge, kind="stable")
-        e = edge[order]
-        lo = np.searchsorted(e, ref - tol * h, side="left")
-        hi = np.searchsorted(e, ref + tol * h, side="right")
-        n = hi - lo
-        owner = np.repeat(np.arange(len(i)), n)
-        cand = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
-        dy = np.abs(yc[cand] - 0.5 * (yc[i[owner]] + yc[j[owner]]))
-        ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
-        out |= np.bincount(owner[ok], minlength=len(i)) >= need
+        out |= _edge_matches(edge, ref, yc, ymid, h, rows, tol) >= need
     return out
 
 
@@ -444,21 +436,26 @@ def _column_member(quads, rot, idx, h, rows, tol, need):
     p = quads @ rot.T
     x0, x1 = p[..., 0].min(1), p[..., 0].max(1)
     yc = p[..., 1].mean(1)
-    edges = [x0, x1]
     best = np.zeros(len(idx), np.int64)
-    for edge in edges:
-        order = np.argsort(edge, kind="stable")
-        e = edge[order]
-        ref = edge[idx]
-        lo = np.searchsorted(e, ref - tol * h, side="left")
-        hi = np.searchsorted(e, ref + tol * h, side="right")
-        n = hi - lo
-        owner = np.repeat(np.arange(len(idx)), n)
-        cand = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
-        dy = np.abs(yc[cand] - yc[idx[owner]])
-        ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
-        best = np.maximum(best, np.bincount(owner[ok], minlength=len(idx)))
+    for edge in (x0, x1):
+        best = np.maximum(best, _edge_matches(edge, edge[idx], yc, yc[idx], h, rows, tol))
     return best >= need
+
+
+def _edge_matches(edge, ref, yc, y_ref, h, rows, tol):
+    """For each query k: how many words have ``edge`` within ``tol`` x h[k] of ref[k] and
+    their centre across the line more than 0.6 and at most ``rows`` + 0.5 x h[k] from
+    y_ref[k] (another row, near)? One sorted window per query."""
+    order = np.argsort(edge, kind="stable")
+    e = edge[order]
+    lo = np.searchsorted(e, ref - tol * h, side="left")
+    hi = np.searchsorted(e, ref + tol * h, side="right")
+    n = hi - lo
+    owner = np.repeat(np.arange(len(ref)), n)
+    cand = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
+    dy = np.abs(yc[cand] - y_ref[owner])
+    ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
+    return np.bincount(owner[ok], minlength=len(ref))
 
 
 def _block_spacing(quads, rot, row, row_h, r, g, page, block_rows, floor):
