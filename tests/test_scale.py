@@ -62,3 +62,59 @@ def test_glyph_px_is_range_checked():
     with pytest.raises(ConfigError, match="glyph_px"):
         load_config(os.path.join(os.path.dirname(__file__), "..", "configs",
                                  "db_fpn_r18w50_scans.yaml"), ["infer.resize.glyph_px=-3"])
+
+
+def _text_block(w, h, box, size=16, seed=0):
+    """A white page (a little scan noise) with a block of text inside ``box`` (x0, y0, x1,
+    y1) only; and the text's ink box (x0, y0, x1, y1), x1 and y1 exclusive."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("L", (w, h), 250)
+    d = ImageDraw.Draw(im)
+    font = sans_font(size)
+    x0, y0, x1, y1 = box
+    step = font.getlength("lorem ipsum ")
+    for y in range(y0, y1 - size, int(1.8 * size)):
+        for x in np.arange(x0, x1 - step, step):  # the rows fill the box
+            d.text((float(x), y), "lorem ipsum", fill=0, font=font)
+    a = np.asarray(im).astype(np.int16)
+    ys, xs = np.nonzero(a < 128)
+    ink = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    a += rng.integers(-6, 7, (h, w)).astype(np.int16)  # flat grain
+    specks = rng.integers(0, [h, w], (30, 2))  # lone dark specks, margins included
+    a[specks[:, 0], specks[:, 1]] = 0
+    return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, axis=2), ink
+
+
+def test_content_box_keeps_the_text_and_drops_blank_margins():
+    from textseg.scale import content_box
+
+    page, (ix0, iy0, ix1, iy1) = _text_block(1200, 1600, (300, 400, 800, 900))
+    box = content_box(page)
+    assert box is not None
+    x0, y0, x1, y1 = box
+    assert x0 <= ix0 and y0 <= iy0 and ix1 <= x1 and iy1 <= y1  # all the text is inside
+    pad = 0.02 * 1600
+    assert x0 >= ix0 - pad - 8 and y0 >= iy0 - pad - 8  # padded, and the specks do not
+    assert x1 <= ix1 + pad + 8 and y1 <= iy1 + pad + 8  # widen it
+    # a full page, and a blank one, are not cropped
+    assert content_box(_text_block(1200, 1600, (20, 20, 1180, 1580))[0]) is None
+    assert content_box(np.full((600, 400, 3), 255, np.uint8)) is None
+
+
+def test_crop_margins_gives_the_same_words_in_the_page_frame():
+    from textseg.detector import Detector
+    from textseg.geometry import polygon_iou
+
+    from textseg.scale import content_box
+
+    page, _ = _text_block(900, 1200, (250, 300, 700, 700), size=20)
+    assert content_box(page) is not None  # a page with margins to crop
+    det = Detector.load("default", threads=1)
+    assert det.resize["crop_margins"] is True  # the shipped model crops
+    on = det(page)
+    off = Detector.load("default", threads=1).set_infer(
+        overrides=["infer.resize.crop_margins=false"])(page)
+    assert len(on) == len(off) >= 20
+    for p, _ in on:  # same boxes, in the frame of the whole page
+        assert max(polygon_iou(p, q) for q, _ in off) > 0.9
+        assert p[:, 0].min() >= 240 and p[:, 1].min() >= 290

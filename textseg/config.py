@@ -72,7 +72,8 @@ DEFAULTS = {
     },
     "infer": {
         "resize": {"policy": "document", "max_side": 2048, "long_side": 1024, "multiple": 32,
-                   "upscale_to": 0, "max_upscale": 0.0, "glyph_px": 0, "min_long": 640},
+                   "upscale_to": 0, "max_upscale": 0.0, "glyph_px": 0, "min_long": 640,
+                   "crop_margins": False},
         "batch_size": 1,
         "decode": {},  # the method's DECODE_DEFAULTS
         # large pages as overlapping tiles at native scale (textseg.tiles); auto: when the

@@ -21,7 +21,7 @@ import numpy as np
 from .data.images import normalize
 from .errors import ConfigError, ModelError
 from .scale import (GLYPH_PROBE_SIDE, MIN_GLYPH_PX, READ_GLYPH_PX, TILE_GLYPH_PX,  # noqa: F401
-                    glyph_height, input_size, page_size)
+                    content_box, glyph_height, input_size, page_size)
 from .methods import MethodSpec, decode_config, spec
 from .types import Detection, ImageInput, Maps
 
@@ -271,12 +271,27 @@ class Detector:
         """Network input size (before padding) for this image (:func:`page_size`)."""
         return page_size(image, self.resize)
 
-    def preprocess(self, image):
-        """RGB uint8 -> normalised float32 (3, H', W') at the network size, and (h', w')."""
+    def _crop_box(self, image):
+        """``infer.resize.crop_margins``: the page's content box (:func:`content_box`), or
+        None (off, or not worth it)."""
+        if not self.resize.get("crop_margins"):
+            return None
+        return content_box(image)
+
+    def preprocess(self, image, crop=None, size=None):
+        """RGB uint8 -> normalised float32 (3, H', W') at the network size, and (h', w').
+        ``crop`` ``(x0, y0, x1, y1)``: only that part, at the scale the whole page gets.
+        ``size``: the whole page's network size, when already known (:meth:`image_size`)."""
         import cv2
 
         h, w = image.shape[:2]
-        nh, nw = self.image_size(image)
+        nh, nw = self.image_size(image) if size is None else size
+        if crop is not None:
+            x0, y0, x1, y1 = crop
+            sy, sx = nh / h, nw / w
+            image = image[y0:y1, x0:x1]
+            h, w = image.shape[:2]
+            nh, nw = max(1, round(h * sy)), max(1, round(w * sx))
         if (nh, nw) != (h, w):
             interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
             image = cv2.resize(image, (nw, nh), interpolation=interp)
@@ -327,9 +342,12 @@ class Detector:
             return [self.detect_tiled(im, level=level, plan=p) if p is not None else next(done)
                     for im, p in zip(images, plans)]
         t0 = time.perf_counter()
-        pre = [self.preprocess(im) for im in images]
-        for im, (_, nhw) in zip(images, pre):
+        sizes = [self.image_size(im) for im in images]  # the whole page's scale
+        for im, nhw in zip(images, sizes):
             self._warn_if_text_shrunk(im, nhw)
+        crops = [self._crop_box(im) for im in images]
+        pre = [self.preprocess(im, crop=c, size=nhw) for im, c, nhw in zip(images, crops, sizes)]
+        images = [im if c is None else im[c[1]:c[3], c[0]:c[2]] for im, c in zip(images, crops)]
         x = self._pad_batch([p[0] for p in pre])
         t1 = time.perf_counter()
         maps = self.backend(x)
@@ -344,6 +362,9 @@ class Detector:
                 one = {k: v[i] for k, v in maps.items()}
             dets = self.decoder(one, self.decode_cfg)
             dets = rescale(dets, im.shape[0] / nh, im.shape[1] / nw, im.shape[:2])
+            if crops[i] is not None:  # back into the frame of the whole page
+                shift = np.array(crops[i][:2], np.float32)
+                dets = [(p + shift, sc) for p, sc in dets]
             if level == "line":  # segments (measured: README "Page layout")
                 from .layout.lines import segment_lines
 
