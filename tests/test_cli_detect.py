@@ -297,7 +297,8 @@ def test_threshold_and_decode_options_reach_the_default_models_decoder(tmp_path)
     # --config: a config file's infer section for the same method replaces the model's
     cfg = tmp_path / "strict.yaml"
     cfg.write_text("model: {head: {method: db}}\n"
-                   "infer: {resize: {policy: document, max_side: 2048, upscale_to: 2000},\n"
+                   "infer: {resize: {policy: document, max_side: 2048, upscale_to: 2000,\n"
+                   "                 max_upscale: 1.6, crop_margins: true},\n"
                    "        decode: {box_thresh: 0.8}}\n")
     assert count("--config", cfg) == strict
     other = tmp_path / "east.yaml"
