@@ -71,8 +71,8 @@ SEGMENT_DEFAULTS = {
     "mark_height": 0.45,      # lines of words all under this x the text height are marks
     "segment_gutter_width": 0.5,  # gutters that end segments: this wide (x median height)
     "table_words": 2,         # a gap between two words that each line up with this many
-    "table_gap": 0.6,         # ... words of the rows around, wider than this (row heights)
-    "table_space": 1.5,       # ... and than this x the word space, ends a segment (0: off)
+    "table_gap": 0.6,         # ... words of the rows around (0: the rule is off), wider
+    "table_space": 1.5,       # ... than this (row heights) and this x the word space, ends it
     "table_tol": 0.15,        # ... lined up: edges within this x the row height
     "table_uniform": 1.3,     # ... unless the row's word gaps all agree within this factor
     "table_gutter_rows": 1.0,  # the word before the gap need not line up when the gap is
@@ -343,9 +343,8 @@ def _segment_cuts(geom, row, i, j, gap, opts):
       ``table_gutter_width``: a ragged cell such as an item name), in a row whose word gaps
       are not all alike (within ``table_uniform``: a justified line stretches every space
       the same): a table row, whose every gap is a cell gap, looks justified to the rules
-      above. Measured on the shipped
-      model's words: sroie-dev 0.866 -> 0.894, docbench-dev 0.970 -> 0.971, funsd-train
-      0.782 -> 0.782 (README "Page layout").
+      above. Measured on the shipped model's words: sroie-dev 0.866 -> 0.894,
+      docbench-dev 0.970 -> 0.971, funsd-train 0.782 -> 0.782 (README "Page layout").
     """
     quads, height, rot = geom[0], geom[4], geom[6]
     n_rows = int(row.max()) + 1
