@@ -159,7 +159,7 @@ class _Graph(nn.Module):
     def forward(self, x):
         h, w = x.shape[-2:]  # traced as tensors: the pad and the crop stay dynamic
         x = F.pad(x, (0, (-w) % PAD_MULTIPLE, 0, (-h) % PAD_MULTIPLE))
-        maps = self.m(x)
+        maps = self.m.forward_padded(x)  # one pad in the graph, not the model's second one
         if not self.maps:
             return tuple(maps[k] for k in self.names)
         s = self.stride

@@ -84,16 +84,21 @@ class TextSegModel(nn.Module):
         # pad by m - 1 and slice to the next multiple of m: no shape-dependent Python
         # branch or pad amount, so a traced/ONNX graph pads every input size correctly
         x = F.pad(x, (0, m - 1, 0, m - 1))[..., : (h + m - 1) // m * m, : (w + m - 1) // m * m]
-        feats = self.backbone(x)
-        feats = self.trunk.forward_pyramid(feats) if self.input == "pyramid" else self.trunk(feats)
-        if self.needs_targets and targets is not None:
-            maps = self.head(feats, targets)
-        else:
-            maps = self.head(feats)
+        maps = self.forward_padded(x, targets)
         if self.output_kind == "instances":
             return maps
         oh, ow = (h + s - 1) // s, (w + s - 1) // s
         return {k: v[..., :oh, :ow] for k, v in maps.items()}
+
+    def forward_padded(self, x, targets=None):
+        """:meth:`forward` for an input whose H and W are already multiples of
+        :data:`PAD_MULTIPLE`: no padding, and the maps are not cropped (the ONNX export pads
+        once, itself)."""
+        feats = self.backbone(x)
+        feats = self.trunk.forward_pyramid(feats) if self.input == "pyramid" else self.trunk(feats)
+        if self.needs_targets and targets is not None:
+            return self.head(feats, targets)
+        return self.head(feats)
 
 
 def build_model(cfg: dict, load_pretrained: bool = True) -> TextSegModel:

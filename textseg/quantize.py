@@ -114,7 +114,7 @@ def _set_metadata(model, meta):
 
 def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=True,
                   method="minmax", op_types=None, calib_max_side=None, preprocess=True,
-                  overwrite=False, cache=None, log=None) -> dict:
+                  rewrite=True, overwrite=False, cache=None, log=None) -> dict:
     """Quantise the textseg ONNX model ``src`` to int8 (QDQ) and write it to ``dst``.
 
     ``calib``: synthetic calibration pages; ``seed``: the first page's seed; ``per_channel``:
@@ -123,6 +123,11 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
     supports); ``calib_max_side``: calibrate at a smaller long side (faster, less faithful);
     ``cache``: a JSON file of calibrated ranges, written on the first run and reused after
     (same model, pages and method), so variants quantise without calibrating again.
+    ``rewrite``: first apply the exact graph rewrites of :mod:`textseg.onnx_passes` (DBNet's
+    transposed-convolution upsampling as 1x1 convolutions and a DepthToSpace, the first
+    convolution on a space-to-depth image) and keep the nodes between the image and the
+    first convolution in float: the default model's network runs about 25% faster
+    (README "int8").
     Returns a report: path, bytes, fp32 bytes, seconds, quantized nodes, settings.
     """
     import onnx
@@ -145,12 +150,23 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
     notes = []
     with tempfile.TemporaryDirectory(prefix="textseg-quant-") as tmp:
         model_in = src
+        rewrites, float_nodes = {}, []
+        if rewrite:
+            from . import onnx_passes
+
+            proto = onnx.load(src)
+            rewrites = {"fuse_upsampling": onnx_passes.fuse_upsampling(proto),
+                        "space_to_depth_stem": onnx_passes.space_to_depth_stem(proto)}
+            if any(rewrites.values()):
+                model_in = os.path.join(tmp, "rewritten.onnx")
+                onnx.save(proto, model_in)
+            del proto
         if preprocess:
             from onnxruntime.quantization.shape_inference import quant_pre_process
 
             pre = os.path.join(tmp, "pre.onnx")
             try:
-                quant_pre_process(src, pre, skip_symbolic_shape=True)
+                quant_pre_process(model_in, pre, skip_symbolic_shape=True)
                 model_in = pre
             except Exception as e:  # noqa: BLE001 - the raw graph quantises too
                 notes.append(f"pre-processing skipped ({type(e).__name__}: "
@@ -163,10 +179,15 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
                          calibration_batches(det, calib, seed, calib_max_side))
         # MinMax calibration keeps only per-tensor ReduceMin/ReduceMax values per page
         extra = {"ActivationSymmetric": False, "WeightSymmetric": True}
+        if rewrite:
+            from .onnx_passes import image_path
+
+            float_nodes = image_path(onnx.load(model_in, load_external_data=False))
         raw = os.path.join(tmp, "int8.onnx")
         quantize_static(model_in, raw, reader, quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=list(op_types) if op_types else None,
-                        per_channel=bool(per_channel), activation_type=QuantType.QUInt8,
+                        nodes_to_exclude=float_nodes, per_channel=bool(per_channel),
+                        activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, calibrate_method=cmethod,
                         extra_options=extra,
                         calibration_cache_path=os.fspath(cache) if cache else None)
@@ -178,7 +199,8 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
                     "per_channel": bool(per_channel), "calibration": method,
                     "calibration_pages": int(calib), "calibration_seed": int(seed),
                     "calibration_data": "textseg.data.synth.generate_page",
-                    "op_types": list(op_types) if op_types else "all"}
+                    "op_types": list(op_types) if op_types else "all",
+                    "rewrites": rewrites, "float_nodes": float_nodes}
         meta = dict(meta)
         meta["textseg.precision"] = "int8"
         meta["textseg.quantization"] = json.dumps(settings)

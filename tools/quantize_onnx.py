@@ -41,6 +41,9 @@ def parse_args(argv):
     ap.add_argument("--ops", help="comma-separated operator types to quantise (default: all)")
     ap.add_argument("--calib-max-side", type=int, metavar="PX",
                     help="calibrate at this long side at most (faster, less faithful)")
+    ap.add_argument("--no-rewrite", action="store_true",
+                    help="quantise the graph as exported (by default exact rewrites come "
+                         "first: textseg.onnx_passes; the network runs about 25%% faster)")
     ap.add_argument("--cache", metavar="JSON",
                     help="calibrated ranges: written on the first run, reused after")
     ap.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -109,11 +112,13 @@ def main(argv=None):
                                   per_channel=not args.no_per_channel, method=args.method,
                                   op_types=args.ops.split(",") if args.ops else None,
                                   calib_max_side=args.calib_max_side, cache=args.cache,
+                                  rewrite=not args.no_rewrite,
                                   overwrite=args.overwrite, log=log, **kw)
             report["quantized"] = rep
             log(f"wrote {rep['path']}: {rep['bytes'] / 1e6:.1f} MB (fp32 "
                 f"{rep['fp32_bytes'] / 1e6:.1f} MB), {rep['quantize_nodes']} quantised tensors, "
-                f"{rep['calibration_pages']} calibration pages, {rep['seconds']:.0f} s")
+                f"{rep['calibration_pages']} calibration pages, {rep['seconds']:.0f} s"
+                + "".join(f", {k} x{v}" for k, v in rep["rewrites"].items() if v))
         if args.optimized:
             opt = q.save_optimized(args.out, args.optimized, threads=args.threads)
             report["optimized"] = opt
