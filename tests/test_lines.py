@@ -322,3 +322,45 @@ def test_table_cells_end_segments_justified_rows_do_not():
     dets = [(q, 0.9) for q in body + par]
     assert len(segment_lines(dets)) == 8 + 5
     assert len(segment_lines(dets, table_uniform=0.0)) > 8 + 5  # the guard is what keeps them
+
+
+def _spread_receipt(n=8):
+    """A receipt whose price rows ("515  1  16.85  16.85 SR") come every third row, with an
+    item-name row and a unit-price row between them (from the left margin, normal spaces,
+    ending before the amount column): the amount and the tax code, 1.1 heights apart, line
+    up only with rows 4.5 heights away. Returns (words, for each price row the index of
+    its amount and of its tax code)."""
+    words, pairs = [], []
+    y = 20.0
+    for k in range(n):
+        words += row(40, y, [60, 45, 70][: 2 + k % 2], gap=0.3 * H)  # item name
+        y += 1.5 * H
+        words += row(40, y, [30, 50], gap=0.3 * H)  # "(S) @13.90"
+        y += 1.5 * H
+        words += [word(40, y, 36), word(140, y, 12), word(200, y, 60)]  # code, qty, price
+        width = 60 if k % 2 else 50
+        pairs.append((len(words), len(words) + 1))
+        words += [word(330 - width, y, width), word(352, y, 26)]  # amount, tax code
+        y += 1.5 * H
+    return words, pairs
+
+
+def test_repeated_column_pairs_end_segments_far_apart():
+    from textseg.layout.lines import segment_lines
+
+    words, pairs = _spread_receipt()
+    dets = [(q, 0.9) for q in words]
+
+    def apart(lines):  # price rows whose amount and tax code are in different lines
+        got = members(lines, words)
+        return [k for k, (a, c) in enumerate(pairs)
+                if not any(a in m and c in m for m in got)]
+
+    # the middle rows have 4 price rows within 10 row heights (2 above, 2 below)
+    assert apart(segment_lines(dets)) == [2, 3, 4, 5]
+    # the rows that line up are 4.5 heights away: the near-column rule alone joins them
+    assert apart(segment_lines(dets, table_repeat_rows=0)) == []
+    assert apart(segment_lines(dets, table_repeat_need=2)) == list(range(8))
+    # the item names and unit prices keep their words together
+    got = members(segment_lines(dets), words)
+    assert [0, 1] in got and [2, 3] in got

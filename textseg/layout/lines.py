@@ -74,6 +74,9 @@ SEGMENT_DEFAULTS = {
     "table_gap": 0.6,         # ... words of the rows around (0: the rule is off), wider
     "table_space": 1.5,       # ... than this (row heights) and this x the word space, ends it
     "table_tol": 0.15,        # ... lined up: edges within this x the row height
+    "table_rows": 3.0,        # ... and centres within this many row heights up or down
+    "table_repeat_rows": 10.0,  # or: both edges repeated in other rows this far (0: off)
+    "table_repeat_need": 4,   # ... in at least this many rows
     "table_uniform": 1.3,     # ... unless the row's word gaps all agree within this factor
     "table_gutter_rows": 1.0,  # the word before the gap need not line up when the gap is
     "table_gutter_width": 0.3,  # ... a gutter this many rows up or down, this wide (0: off)
@@ -345,6 +348,10 @@ def _segment_cuts(geom, row, i, j, gap, opts):
       the same): a table row, whose every gap is a cell gap, looks justified to the rules
       above. Measured on the shipped model's words: sroie-dev 0.866 -> 0.894,
       docbench-dev 0.970 -> 0.971, funsd-train 0.782 -> 0.782 (README "Page layout").
+      Columns whose rows lie further apart (a receipt's price rows with item-name rows
+      between) count too when the pair repeats: in ``table_repeat_need`` other rows within
+      ``table_repeat_rows`` row heights, a word shares an edge of the word before the gap
+      and a word of the same row an edge of the word after it (:func:`_repeated_pairs`).
     """
     quads, height, rot = geom[0], geom[4], geom[6]
     n_rows = int(row.max()) + 1
@@ -400,7 +407,7 @@ def _segment_cuts(geom, row, i, j, gap, opts):
             t &= ~uniform[r]
         if t.any():
             hc, tol, need = row_h[r[t]], opts["table_tol"], int(opts["table_words"])
-            win = opts["gutter_rows"]
+            win = opts["table_rows"]
             mi = _column_member(quads, rot, i[t], hc, win, tol, need)
             mj = _column_member(quads, rot, j[t], hc, win, tol, need)
             # a cell of ragged length (an item name) before a column: the word after the
@@ -410,7 +417,15 @@ def _segment_cuts(geom, row, i, j, gap, opts):
                 mi[ragged] = _on_gutter(quads, rot, height, i[t][ragged], j[t][ragged],
                                         hc[ragged], opts["table_gutter_rows"],
                                         opts["table_gutter_width"], one_side=True)
-            cut[t] = mi & mj
+            both = mi & mj
+            if opts["table_repeat_rows"] > 0 and (~both).any():
+                # columns further apart (a receipt's item rows between its price rows):
+                # the same two edges repeated in another row
+                k = np.flatnonzero(~both)
+                rep = _repeated_pairs(quads, rot, row, i[t][k], j[t][k], hc[k],
+                                      opts["table_repeat_rows"], tol)
+                both[k] = rep >= opts["table_repeat_need"]
+            cut[t] = both
     return cut, page, opts["segment_gap"] * page
 
 
@@ -445,6 +460,33 @@ def _edge_matches(edge, ref, yc, y_ref, h, rows, tol):
     """For each query k: how many words have ``edge`` within ``tol`` x h[k] of ref[k] and
     their centre across the line more than 0.6 and at most ``rows`` + 0.5 x h[k] from
     y_ref[k] (another row, near)? One sorted window per query."""
+    owner, cand = _edge_match_pairs(edge, ref, yc, y_ref, h, rows, tol)
+    return np.bincount(owner, minlength=len(ref))
+
+
+def _repeated_pairs(quads, rot, row, i, j, h, rows, tol):
+    """For each pair (i[k] left, j[k] right): in how many other visual rows, within
+    ``rows`` x h[k] across the line, does a word share an edge of i (left or right, within
+    ``tol`` x h[k]) while a word of the same row shares an edge of j? Two columns repeated
+    row after row are a table; a chance alignment in prose is seldom repeated for both."""
+    p = quads @ rot.T
+    x0, x1 = p[..., 0].min(1), p[..., 0].max(1)
+    yc = p[..., 1].mean(1)
+    n_rows = int(row.max()) + 1
+
+    def codes(idx):
+        out = []
+        for edge in (x0, x1):
+            owner, cand = _edge_match_pairs(edge, edge[idx], yc, yc[idx], h, rows, tol)
+            out.append(owner * n_rows + row[cand])
+        return np.unique(np.concatenate(out))
+
+    both = np.intersect1d(codes(i), codes(j), assume_unique=True)
+    return np.bincount(both // n_rows, minlength=len(i))
+
+
+def _edge_match_pairs(edge, ref, yc, y_ref, h, rows, tol):
+    """(owner, word) index pairs of :func:`_edge_matches`' matches."""
     order = np.argsort(edge, kind="stable")
     e = edge[order]
     lo = np.searchsorted(e, ref - tol * h, side="left")
@@ -454,7 +496,7 @@ def _edge_matches(edge, ref, yc, y_ref, h, rows, tol):
     cand = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)]
     dy = np.abs(yc[cand] - y_ref[owner])
     ok = (dy > 0.6 * h[owner]) & (dy <= (rows + 0.5) * h[owner])
-    return np.bincount(owner[ok], minlength=len(ref))
+    return owner[ok], cand[ok]
 
 
 def _block_spacing(quads, rot, row, row_h, r, g, page, block_rows, floor):
