@@ -333,3 +333,22 @@ def test_normalize():
     assert np.allclose(normalize(img[..., 1]), normalize(np.repeat(img[..., 1:2], 3, 2)))
     with pytest.raises(ValueError):
         normalize(np.zeros((2, 3, 2), np.uint8))
+
+
+def test_normalize_writes_into_a_padded_batch():
+    from textseg.data.images import _SCALE, _SHIFT, normalize
+
+    rng = np.random.default_rng(5)
+    for shape in ((37, 51, 3), (37, 51), (37, 51, 4)):
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        x = img if img.ndim == 3 else img[:, :, None]
+        ref = np.stack([x[:, :, c if x.shape[2] >= 3 else 0] * _SCALE[c] - _SHIFT[c]
+                        for c in range(3)]).astype(np.float32)
+        assert np.allclose(normalize(img), ref, atol=1e-6)
+        batch = np.full((2, 3, 64, 64), 7.0, np.float32)
+        normalize(img, out=batch[1])
+        assert np.allclose(batch[1, :, :37, :51], ref, atol=1e-6)
+        assert (batch[1, :, 37:] == 7).all() and (batch[1, :, :, 51:] == 7).all()
+        assert (batch[0] == 7).all()
+    with pytest.raises(ValueError, match="out must be"):
+        normalize(np.zeros((40, 40, 3), np.uint8), out=np.zeros((3, 32, 64), np.float32))

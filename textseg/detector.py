@@ -282,6 +282,11 @@ class Detector:
         """RGB uint8 -> normalised float32 (3, H', W') at the network size, and (h', w').
         ``crop`` ``(x0, y0, x1, y1)``: only that part, at the scale the whole page gets.
         ``size``: the whole page's network size, when already known (:meth:`image_size`)."""
+        image, nhw = self._resized(image, crop, size)
+        return normalize(image), nhw
+
+    def _resized(self, image, crop=None, size=None):
+        """:meth:`preprocess` before normalising: the RGB uint8 image at the network size."""
         import cv2
 
         h, w = image.shape[:2]
@@ -295,7 +300,7 @@ class Detector:
         if (nh, nw) != (h, w):
             interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
             image = cv2.resize(image, (nw, nh), interpolation=interp)
-        return normalize(image), (nh, nw)
+        return image, (nh, nw)
 
     def _warn_if_text_shrunk(self, image, nhw):
         """A :class:`TextTooSmallWarning` when the long-side cap (``max_side``) shrinks the
@@ -316,13 +321,25 @@ class Detector:
             stacklevel=3)
 
     def _pad_batch(self, arrays):
-        m = int(self.resize.get("multiple", 32))
-        H = max(a.shape[1] for a in arrays)
-        W = max(a.shape[2] for a in arrays)
-        H, W = -(-H // m) * m, -(-W // m) * m
-        batch = np.zeros((len(arrays), 3, H, W), np.float32)
+        """Normalised (3, h, w) arrays -> one zero-padded float32 batch (N, 3, H, W), H and W
+        multiples of ``infer.resize.multiple``."""
+        batch = self._zeros([a.shape[1:] for a in arrays])
         for i, a in enumerate(arrays):
             batch[i, :, :a.shape[1], :a.shape[2]] = a
+        return batch
+
+    def _zeros(self, sizes):
+        m = int(self.resize.get("multiple", 32))
+        H = -(-max(h for h, _ in sizes) // m) * m
+        W = -(-max(w for _, w in sizes) // m) * m
+        return np.zeros((len(sizes), 3, H, W), np.float32)
+
+    def _normalized_batch(self, images):
+        """RGB uint8 images at their network sizes -> the padded batch, each normalised
+        straight into its place (no second copy)."""
+        batch = self._zeros([im.shape[:2] for im in images])
+        for i, im in enumerate(images):
+            normalize(im, out=batch[i])
         return batch
 
     # -- running
@@ -346,9 +363,9 @@ class Detector:
         for im, nhw in zip(images, sizes):
             self._warn_if_text_shrunk(im, nhw)
         crops = [self._crop_box(im) for im in images]
-        pre = [self.preprocess(im, crop=c, size=nhw) for im, c, nhw in zip(images, crops, sizes)]
+        pre = [self._resized(im, crop=c, size=nhw) for im, c, nhw in zip(images, crops, sizes)]
         images = [im if c is None else im[c[1]:c[3], c[0]:c[2]] for im, c in zip(images, crops)]
-        x = self._pad_batch([p[0] for p in pre])
+        x = self._normalized_batch([p[0] for p in pre])
         t1 = time.perf_counter()
         maps = self.backend(x)
         t2 = time.perf_counter()
@@ -441,7 +458,7 @@ class Detector:
         tm = self.timings
         t_net = t_dec = 0.0
         for x0, y0, x1, y1 in rects:
-            x = self._pad_batch([normalize(scaled[y0:y1, x0:x1])])
+            x = self._normalized_batch([scaled[y0:y1, x0:x1]])
             b = time.perf_counter()
             maps = self.backend(x)
             c = time.perf_counter()
