@@ -103,6 +103,14 @@ def test_space_to_depth_stem_needs_the_exports_pad(tmp_path):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
     proto = helper.make_model(graph)
     assert space_to_depth_stem(proto) == 0  # an odd H would not go into SpaceToDepth
+    # a constant pad of 1 does not make every size even either
+    pads = numpy_helper.from_array(np.array([0, 0, 0, 1, 0, 0, 0, 1], np.int64), "pads")
+    graph = helper.make_graph(
+        [helper.make_node("Pad", ["x", "pads"], ["xp"]),
+         helper.make_node("Conv", ["xp", "w"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1])],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, None, None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w, pads])
+    assert space_to_depth_stem(helper.make_model(graph)) == 0
 
 
 def test_quantized_db_model_runs_the_rewritten_graph(tmp_path):
@@ -125,4 +133,9 @@ def test_quantized_db_model_runs_the_rewritten_graph(tmp_path):
     assert plain["rewrites"] == {} and plain["float_nodes"] == []
     assert "ConvTranspose" in [n.op_type for n in onnx.load(plain["path"]).graph.node]
     a, b = _run(out, x)[0], _run(plain["path"], x)[0]
+    # one calibration cache serves both graphs: the rewritten one keeps its own file
+    cache = tmp_path / "ranges.json"
+    quantize_onnx(path, str(tmp_path / "c1.onnx"), calib=1, rewrite=False, cache=str(cache))
+    quantize_onnx(path, str(tmp_path / "c2.onnx"), calib=1, cache=str(cache))
+    assert cache.exists() and (tmp_path / "ranges.rewritten.json").exists()
     assert a.shape == b.shape and float(np.abs(a - b).max()) < 0.25  # both near the fp32 maps

@@ -72,7 +72,7 @@ def fuse_upsampling(proto) -> int:
 
     replace, drop = {}, set()
     for n in g.node:
-        if not _is_up2(n):
+        if id(n) in drop or not _is_up2(n):  # (the end of a chain starts none)
             continue
         bn = sole_reader(n.output[0])
         relu = sole_reader(bn.output[0]) if bn is not None and bn.op_type == "BatchNormalization" else None
@@ -164,25 +164,58 @@ def image_path(proto) -> list:
     export's pad to a multiple of 32, a SpaceToDepth, ...): empty when no convolution reads
     the image through them."""
     path, convs = _image_path(proto)
-    return [n.name for n in path] if convs else []
+    return [n.name for n in path if n.name] if convs else []
 
 
 def space_to_depth_stem(proto) -> int:
     """Rewrite each stride-2 convolution that reads the padded image (at most 4 input
     channels, no groups or dilation) as ``SpaceToDepth(2)`` and a stride-1 convolution
-    (in place). Only where a ``Pad`` is on the way from the image (textseg's export pads to
-    a multiple of 32, so H and W are even). Returns the number rewritten."""
+    (in place). Only where the convolution reads the image through a ``Pad`` whose amounts
+    come from a ``Mod`` by an even constant: textseg's export pads to a multiple of 32, so
+    H and W are even. Returns the number rewritten."""
     from onnx import helper, numpy_helper
 
     g = proto.graph
     path, convs = _image_path(proto)
-    if not any(n.op_type == "Pad" for n in path):
-        return 0
     inits = {i.name: i for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    consts = {n.output[0]: n for n in g.node if n.op_type == "Constant"}
+
+    def even_constant(name):
+        if name in inits:
+            v = numpy_helper.to_array(inits[name])
+        elif name in consts:
+            v = numpy_helper.to_array(consts[name].attribute[0].t)
+        else:
+            return False
+        return v.size == 1 and float(v) == int(v) and int(v) % 2 == 0 and int(v) > 0
+
+    def pads_to_even(pad):  # the pad amounts are (-size) mod an even number
+        todo, seen = [pad.input[1]] if len(pad.input) > 1 else [], set()
+        while todo:
+            t = todo.pop()
+            if t in seen or t not in producer or len(seen) > 64:
+                continue
+            seen.add(t)
+            n = producer[t]
+            if n.op_type == "Mod" and len(n.input) == 2 and even_constant(n.input[1]):
+                return True
+            todo.extend(n.input)
+        return False
+
+    def through_even_pad(conv):  # walk back along the data inputs to the image
+        t = conv.input[0]
+        while t in producer:
+            n = producer[t]
+            if n.op_type == "Pad":
+                return pads_to_even(n)
+            t = n.input[0] if n.input else None
+        return False
+
     replace = {}
     for n in convs:
         a = _attrs(n)
-        if (n.op_type != "Conv" or n.input[1] not in inits
+        if (n.op_type != "Conv" or n.input[1] not in inits or not through_even_pad(n)
                 or list(a.get("strides", [1, 1])) != [2, 2] or int(a.get("group", 1)) != 1
                 or list(a.get("dilations", [1, 1])) != [1, 1]
                 or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET")):

@@ -112,6 +112,19 @@ def _set_metadata(model, meta):
         p.key, p.value = k, v
 
 
+def _cache_path(cache, rewrites):
+    """The calibration cache file for this graph: the rewritten graph has tensors the
+    exported one lacks (and onnxruntime does not check a cache's tensor names), so it keeps
+    its ranges in a file of its own (``NAME.rewritten.json``)."""
+    if not cache:
+        return None
+    cache = os.fspath(cache)
+    if not any(rewrites.values()):
+        return cache
+    root, ext = os.path.splitext(cache)
+    return f"{root}.rewritten{ext or '.json'}"
+
+
 def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=True,
                   method="minmax", op_types=None, calib_max_side=None, preprocess=True,
                   rewrite=True, overwrite=False, cache=None, log=None) -> dict:
@@ -122,7 +135,8 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
     or ``entropy``; ``op_types``: operator types to quantise (default: all onnxruntime
     supports); ``calib_max_side``: calibrate at a smaller long side (faster, less faithful);
     ``cache``: a JSON file of calibrated ranges, written on the first run and reused after
-    (same model, pages and method), so variants quantise without calibrating again.
+    (same model, pages and method), so variants quantise without calibrating again (the
+    rewritten graph's ranges go to ``NAME.rewritten.json`` beside it).
     ``rewrite``: first apply the exact graph rewrites of :mod:`textseg.onnx_passes` (DBNet's
     transposed-convolution upsampling as 1x1 convolutions and a DepthToSpace, the first
     convolution on a space-to-depth image) and keep the nodes between the image and the
@@ -190,7 +204,7 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
                         activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, calibrate_method=cmethod,
                         extra_options=extra,
-                        calibration_cache_path=os.fspath(cache) if cache else None)
+                        calibration_cache_path=_cache_path(cache, rewrites))
         model = onnx.load(raw)
         # shapes inferred for one size are wrong for others (dynamic H, W): onnxruntime
         # infers its own, so keep none

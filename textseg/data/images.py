@@ -534,7 +534,9 @@ def normalize(img, out=None) -> np.ndarray:
           or out.shape[1] < h or out.shape[2] < w):
         raise ValueError(f"normalize: out must be float32 (3, >= {h}, >= {w}), "
                          f"got {out.dtype} {out.shape}")
-    if img.dtype != np.uint8:  # float or wider pixels: numpy, in float32
+    if img.dtype != np.uint8 or not img.size or out.strides[-1] != out.itemsize:
+        # float or wider pixels, an empty image, or an ``out`` whose rows OpenCV cannot
+        # write: numpy, in float32
         for c in range(3):
             dst = out[c, :h, :w]
             np.multiply(img[:, :, c if img.shape[2] >= 3 else 0], _SCALE[c], out=dst,
