@@ -124,18 +124,7 @@ def fuse_upsampling(proto) -> int:
         drop.update({id(bn), id(relu), id(up2)})
     if not replace:
         return 0
-    nodes = []
-    for n in g.node:
-        if id(n) in replace:
-            nodes.extend(replace[id(n)])
-        elif id(n) not in drop:
-            nodes.append(n)
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {name for n in g.node for name in n.input}
-    kept = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(kept)
+    _splice(g, replace, drop)
     return len(replace)
 
 
@@ -251,13 +240,37 @@ def space_to_depth_stem(proto) -> int:
         ]
     if not replace:
         return 0
+    _splice(g, replace, set())
+    return len(replace)
+
+
+def _splice(g, replace, drop):
+    """Put each node's replacement list in its place (``replace``: id -> nodes), leave out
+    the nodes of ``drop`` (ids), and the initializers nothing reads any more (nodes of
+    If/Loop bodies included)."""
     nodes = []
     for n in g.node:
-        nodes.extend(replace.get(id(n), [n]))
+        if id(n) not in drop:
+            nodes.extend(replace.get(id(n), [n]))
     del g.node[:]
     g.node.extend(nodes)
-    used = {name for n in g.node for name in n.input}
+    used = _reads(g)
     kept = [i for i in g.initializer if i.name in used]
     del g.initializer[:]
     g.initializer.extend(kept)
-    return len(replace)
+
+
+def _reads(graph) -> set:
+    """Every tensor name a node of ``graph`` or of its subgraphs reads."""
+    from onnx import AttributeProto
+
+    names = set()
+    for n in graph.node:
+        names.update(n.input)
+        for a in n.attribute:
+            if a.type == AttributeProto.GRAPH:
+                names |= _reads(a.g)
+            elif a.type == AttributeProto.GRAPHS:
+                for sub in a.graphs:
+                    names |= _reads(sub)
+    return names
