@@ -20,7 +20,7 @@ PACKAGE = os.path.join(ROOT, "textseg")
 
 LAYERS = (
     ("backbones", "trunks", "geometry", "fileio", "errors", "types", "progress", "tiles",
-     "scale"),
+     "scale", "onnx_passes"),
     ("methods", "layout"),
     ("config", "model", "data", "checkpoint", "optim"),
     ("detector", "output", "formats", "evaluation"),
