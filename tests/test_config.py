@@ -172,3 +172,10 @@ def test_method_choices_are_checked():
 
     with pytest.raises(ConfigError, match="model.head.geometry.*rbox, quad"):
         load_config({"model": {"head": {"method": "east", "geometry": "hexagon"}}})
+
+
+def test_infer_pad_defaults_to_zero_and_is_a_fraction():
+    assert load_config(BASE)["infer"]["pad"] == 0.0
+    assert load_config(BASE, ["infer.pad=0.03"])["infer"]["pad"] == 0.03
+    assert "infer.pad" in error(BASE, ["infer.pad=1.5"])
+    assert "infer.pad" in error(BASE, ["infer.pad=-0.1"])

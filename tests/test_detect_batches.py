@@ -176,7 +176,8 @@ def test_pages_apply_to_the_documents_that_have_them(tiny_model, tmp_path):
 @pytest.mark.parametrize("option", [
     ["--threshold", "5"], ["--threshold", "nan"], ["--threshold", "-1"],
     ["--max-side", "5"], ["--max-side", "-100"], ["--threads", "0"], ["--threads", "-3"],
-    ["--dpi", "0"], ["--max-pixels", "0"], ["--max-pixels", "nan"],
+    ["--dpi", "0"], ["--max-pixels", "0"], ["--max-pixels", "nan"], ["--pad", "1.5"],
+    ["--pad", "-0.1"],
     ["--decode", "min_area=abc"]], ids=lambda o: "=".join(o))
 def test_option_values_are_checked_at_start_up(tiny_model, tmp_path, option):
     img, out = png(tmp_path / "a.png"), tmp_path / "out"
@@ -276,3 +277,36 @@ def test_output_exists_error_is_a_textseg_error(tmp_path):
         write_json(tmp_path / "a.json", {"detections": []})
     assert isinstance(e.value, TextsegError) and isinstance(e.value, FileExistsError)
     assert str(tmp_path / "a.json") in str(e.value)
+
+
+def test_infer_pad_grows_words_and_lines_after_grouping():
+    """``infer.pad``: the decoder's boxes, grown across their text after grouping."""
+    from textseg.config import load_config
+    from textseg.detector import Detector
+
+    def backend(x):  # two words on one row, 1/4 and 1/8 of the input's width apart
+        n, _, h, w = x.shape
+        prob = np.zeros((n, 1, h, w), np.float32)
+        for x0, x1 in ((0.10, 0.40), (0.45, 0.80)):
+            prob[:, :, int(0.4 * h):int(0.5 * h), int(x0 * w):int(x1 * w)] = 0.95
+        return {"prob": prob}
+
+    cfg = load_config(os.path.join(ROOT, "configs", "db_fpn_r18w50_scans.yaml"),
+                      ["infer.pad=0.1"])
+    det = Detector(cfg, backend)
+    assert det.pad == 0.1
+    image = np.full((200, 400, 3), 255, np.uint8)
+    raw, padded = det(image, pad=False), det(image)
+    assert len(raw) == len(padded) == 2
+
+    def hw(poly):
+        return np.ptp(poly[:, 1]), np.ptp(poly[:, 0])
+
+    for (a, _), (b, _) in zip(raw, padded):
+        (ha, wa), (hb, wb) = hw(a), hw(b)
+        assert hb == pytest.approx(1.2 * ha, rel=1e-3) and wb == pytest.approx(wa, abs=1e-3)
+    lines_raw, lines = det(image, level="line", pad=False), det(image, level="line")
+    assert len(lines_raw) == len(lines) == 1  # grouped as before, then grown
+    assert hw(lines[0][0])[0] == pytest.approx(1.2 * hw(lines_raw[0][0])[0], rel=1e-3)
+    det.set_infer(overrides=["infer.pad=0"])
+    assert det.pad == 0.0 and np.array_equal(det(image)[0][0], raw[0][0])

@@ -146,3 +146,26 @@ def test_aabb_iou():
     assert aabb_iou([0, 0, 10, 10], [5, 0, 15, 10]) == pytest.approx(50 / 150)
     assert aabb_iou([0, 0, 10, 10], [10, 0, 20, 10]) == 0.0  # touching edges
     assert aabb_iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0  # empty union
+
+
+def test_pad_across_moves_the_long_sides_out_and_keeps_the_ends():
+    from textseg.geometry import pad_across, pad_detections
+
+    q = np.array([[10, 20], [110, 20], [110, 40], [10, 40]], np.float32)
+    p = pad_across(q, 0.1)
+    assert np.allclose(p, [[10, 18], [110, 18], [110, 42], [10, 42]], atol=1e-4)
+    # a vertical run: across is x
+    v = np.array([[0, 0], [20, 0], [20, 100], [0, 100]], np.float32)
+    assert np.allclose(pad_across(v, 0.1), [[-2, 0], [22, 0], [22, 100], [-2, 100]], atol=1e-4)
+    # a given direction wins over the rectangle's longer side (one tall character)
+    c = np.array([[0, 0], [10, 0], [10, 30], [0, 30]], np.float32)
+    assert np.allclose(pad_across(c, 0.1, (1, 0)), [[0, -3], [10, -3], [10, 33], [0, 33]],
+                       atol=1e-4)
+    # rotated boxes grow along their own normal; point order is kept
+    t = np.deg2rad(30)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    r = pad_across(q @ rot.T, 0.25) @ rot
+    assert np.allclose(r, [[10, 15], [110, 15], [110, 45], [10, 45]], atol=1e-3)
+    assert pad_across(q, 0.0) is not q and np.array_equal(pad_across(q, 0.0), q)
+    dets = pad_detections([(q, 0.5)], 0.1)
+    assert dets[0][1] == 0.5 and np.allclose(dets[0][0], p)

@@ -101,3 +101,35 @@ def test_write_outputs_all_formats_and_refuses_existing(tmp_path):
 def test_bad_level():
     with pytest.raises(ValueError, match="block"):
         pipeline.page_result(fake_detector, IMAGE, "paragraph")
+
+
+class PaddingDetector:
+    """A stand-in Detector with ``infer.pad``: padded words unless asked for the raw ones."""
+    pad = 0.25
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, image, level="word", pad=True):
+        self.calls.append(pad)
+        from textseg.geometry import pad_detections
+
+        return pad_detections(WORDS, self.pad) if pad else list(WORDS)
+
+
+def test_the_layout_groups_unpadded_words_and_pads_words_and_lines_after():
+    det = PaddingDetector()
+    layout, lines = pipeline.page_result(det, IMAGE, "line")
+    assert det.calls == [False]  # grouped from the raw words
+    assert len(lines) == 6
+    for w in layout.words:
+        ys = w.polygon[:, 1]
+        assert ys.max() - ys.min() == pytest.approx(1.5 * H, abs=1e-3)
+    for ln in layout.lines:
+        ys = ln.polygon[:, 1]
+        assert ys.max() - ys.min() == pytest.approx(1.5 * H, abs=1e-3)
+    plain, _ = pipeline.page_result(fake_detector, IMAGE, "line")
+    assert [len(a.words) for a in plain.lines] == [len(b.words) for b in layout.lines]
+    # without a layout the detector's own (padded) words come back
+    _, words = pipeline.page_result(det, IMAGE, "word")
+    assert det.calls[-1] is True and np.ptp(words[0][0][:, 1]) == pytest.approx(1.5 * H)

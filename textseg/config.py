@@ -75,6 +75,9 @@ DEFAULTS = {
                    "upscale_to": 0, "max_upscale": 0.0, "glyph_px": 0, "min_long": 640,
                    "crop_margins": False},
         "batch_size": 1,
+        # output boxes (words and lines) grown across their text by this x their height on
+        # each side, after the layout has grouped the decoder's boxes (textseg.geometry.pad_across)
+        "pad": 0.0,
         "decode": {},  # the method's DECODE_DEFAULTS
         # large pages as overlapping tiles at native scale (textseg.tiles); auto: when the
         # long-side cap would shrink the page; sizes in network-input pixels
@@ -118,6 +121,7 @@ RANGES = {
     "train.save_every": (0, None),   # 0: last.pt only at the end (and on a signal)
     "train.val_every": (0, None),    # 0: validate only at the end
     "infer.batch_size": (1, None),
+    "infer.pad": (0, 1),
     "infer.resize.max_side": (32, None),
     "infer.resize.long_side": (32, None),
     "infer.resize.multiple": (1, None),

@@ -20,6 +20,7 @@ import numpy as np
 
 from .data.images import normalize
 from .errors import ConfigError, ModelError
+from .geometry import pad_detections
 from .scale import (GLYPH_PROBE_SIDE, MIN_GLYPH_PX, READ_GLYPH_PX, TILE_GLYPH_PX,  # noqa: F401
                     content_box, glyph_height, input_size, page_size)
 from .methods import MethodSpec, decode_config, spec
@@ -110,6 +111,7 @@ class Detector:
         self.resize = dict(cfg["infer"]["resize"])
         self.resize.update(resize_overrides or {})
         self.tile = tile_config(cfg)
+        self.pad = float(cfg["infer"].get("pad", 0.0))
         self.timings = {"preprocess": 0.0, "network": 0.0, "decode": 0.0, "images": 0,
                         "tiles": 0}
 
@@ -256,6 +258,7 @@ class Detector:
         self.resize = dict(self.cfg["infer"]["resize"])
         self.tile = tile_config(self.cfg)
         self.decode_cfg = decode_config(self.cfg)
+        self.pad = float(self.cfg["infer"].get("pad", 0.0))
         return self
 
     def use_infer_config(self, path) -> "Detector":
@@ -343,11 +346,17 @@ class Detector:
         return batch
 
     # -- running
-    def __call__(self, image: ImageInput, level: str = "word") -> List[Detection]:
-        return self.batch([image], level=level)[0]
+    def __call__(self, image: ImageInput, level: str = "word", pad: bool = True) -> List[Detection]:
+        return self.batch([image], level=level, pad=pad)[0]
 
-    def batch(self, images: Sequence[ImageInput], level: str = "word") -> List[List[Detection]]:
-        """Detect text in several images at once (padded to a common size)."""
+    def batch(self, images: Sequence[ImageInput], level: str = "word",
+              pad: bool = True) -> List[List[Detection]]:
+        """Detect text in several images at once (padded to a common size).
+
+        ``pad``: grow the boxes by ``infer.pad`` (:func:`textseg.geometry.pad_across`;
+        lines are grouped from the decoder's boxes first); ``False``: the decoder's boxes,
+        which are what the page layout groups (:func:`textseg.pipeline.page_result` pads
+        its words and lines itself)."""
         if level not in ("word", "line"):
             raise ValueError(f"level must be 'word' or 'line', not {level!r}")
         images = [_as_rgb(im) for im in images]
@@ -355,9 +364,9 @@ class Detector:
         tiled = [p is not None for p in plans]
         if any(tiled):  # large pages one by one as tiles; the others batched together
             rest = [im for im, t in zip(images, tiled) if not t]
-            done = iter(self.batch(rest, level=level) if rest else [])
-            return [self.detect_tiled(im, level=level, plan=p) if p is not None else next(done)
-                    for im, p in zip(images, plans)]
+            done = iter(self.batch(rest, level=level, pad=pad) if rest else [])
+            return [self.detect_tiled(im, level=level, plan=p, pad=pad) if p is not None
+                    else next(done) for im, p in zip(images, plans)]
         t0 = time.perf_counter()
         sizes = [self.image_size(im) for im in images]  # the whole page's scale
         for im, nhw in zip(images, sizes):
@@ -386,6 +395,8 @@ class Detector:
                 from .layout.lines import segment_lines
 
                 dets = segment_lines(dets)
+            if pad and self.pad:
+                dets = pad_detections(dets, self.pad)
             results.append(dets)
         t3 = time.perf_counter()
         tm = self.timings
@@ -433,7 +444,8 @@ class Detector:
             size = min(size, *static)
         return size
 
-    def detect_tiled(self, image, level: str = "word", plan: Optional[tuple] = None) -> List[Detection]:
+    def detect_tiled(self, image, level: str = "word", plan: Optional[tuple] = None,
+                     pad: bool = True) -> List[Detection]:
         """Detections of one large image cut into overlapping tiles (``infer.tile``) at the
         resize policy's scale without the long-side cap: each tile runs through the network
         and the decoder alone (memory is that of one tile), and the tiles' detections are
@@ -480,6 +492,8 @@ class Detector:
             from .layout.lines import segment_lines
 
             dets = segment_lines(dets)
+        if pad and self.pad:
+            dets = pad_detections(dets, self.pad)
         t_dec += time.perf_counter() - a
         tm["network"] += t_net
         tm["decode"] += t_dec

@@ -14,7 +14,7 @@ __all__ = [
     "order_clockwise", "clockwise_from_top_left", "split_detection", "polygon_area",
     "quad_areas", "is_valid_polygon", "shrink_polygon", "expand_polygon", "offset_polygon",
     "min_area_quad", "rect_corners", "rotated_rects", "polygon_iou", "to_shapely",
-    "clip_polygon", "bounding_boxes",
+    "clip_polygon", "bounding_boxes", "pad_across", "pad_detections",
 ]
 
 # pyclipper works on integers: coordinates are scaled by this factor (1/256 px resolution).
@@ -194,6 +194,43 @@ def rotated_rects(point_sets):
     size = np.array([r[1] for r in rects], np.float64).reshape(-1, 2)
     theta = np.deg2rad(np.array([r[2] for r in rects], np.float64).reshape(-1))
     return centre, size, theta
+
+
+def pad_across(poly, fraction, direction=None):
+    """``poly`` (N, 2) grown across its text by ``fraction`` x its height on each side.
+
+    ``direction``: the reading direction (a vector along the text), or None for the
+    direction of the polygon's minimum-area rectangle's longer side. The height is the
+    polygon's extent across that direction; every point moves away from the centre line
+    (half way across that extent, along the direction) by ``fraction`` x height,
+    so a rectangle's two long sides move out and its ends stay where they are. Returns
+    float32 (N, 2), the same point order; ``fraction`` 0 returns the points unchanged."""
+    p = np.asarray(poly, np.float64).reshape(-1, 2)
+    if not fraction or len(p) < 3:
+        return p.astype(np.float32)
+    if direction is None:
+        import cv2
+
+        (_, _), (w, h), angle = cv2.minAreaRect(p.astype(np.float32).reshape(-1, 1, 2))
+        t = np.deg2rad(angle) + (0.0 if w >= h else np.pi / 2)
+        direction = (np.cos(t), np.sin(t))
+    u = np.asarray(direction, np.float64).reshape(2)
+    u = u / max(float(np.hypot(*u)), 1e-12)
+    n = np.array([-u[1], u[0]])
+    c = p @ n
+    mid = 0.5 * (c.min() + c.max())
+    shift = float(fraction) * (c.max() - c.min())
+    return (p + (np.sign(c - mid) * shift)[:, None] * n).astype(np.float32)
+
+
+def pad_detections(dets, fraction):
+    """``[(polygon, score), ...]`` with every polygon :func:`pad_across` ``fraction``
+    (the longer side of each polygon's minimum-area rectangle taken as its direction; the
+    page layout pads along its lines' reading direction instead, which differs only for
+    boxes taller than wide, such as one-character lines, by about a pixel)."""
+    if not fraction:
+        return list(dets)
+    return [(pad_across(p, fraction), s) for p, s in dets]
 
 
 def min_area_quad(points):

@@ -136,16 +136,19 @@ def _load(input_file):
 
 def read_image(image, options=None):
     """textseg's lines for one RGB page image (a list of :class:`textseg.recognize.Line`)."""
+    from .geometry import pad_detections
     from .layout import group_lines
+    from .pipeline import layout_detector
     from .recognize.tesseract import thread_recognizer
 
     det = _detector(options)
-    detect = getattr(det, "detect", None) or det
-    words = detect(image)
+    detect, pad = layout_detector(getattr(det, "detect", None) or det)
+    words = detect(image)  # rows grouped from the decoder's boxes, then padded (infer.pad)
+    lines = pad_detections(group_lines(words), pad)
     rec = thread_recognizer(_lang(options),
                             word_boxes=_opt(options, "textseg_word_boxes", "detector"),
                             threads=int(_opt(options, "textseg_threads", 1) or 1))
-    return rec.recognize(image, group_lines(words), words)
+    return rec.recognize(image, lines, pad_detections(words, pad))
 
 
 def _bbox(poly):

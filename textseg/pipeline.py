@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["LEVELS", "LAYOUT_FORMATS", "page_result", "level_texts", "layout_text",
+__all__ = ["LEVELS", "LAYOUT_FORMATS", "page_result", "layout_detector", "level_texts", "layout_text",
            "PageResult", "page", "needs_layout", "record_extras", "write_outputs"]
 
 LEVELS = ("word", "line", "block")
@@ -57,15 +57,28 @@ def page_result(detector, image, level="word", orientation=False, recognizer=Non
         return None, detector(image)
     from .layout import analyze, detect_upright
 
+    detect, pad = layout_detector(detector)
     if orientation:
-        words, (angle, skew, _) = detect_upright(detector, image)
-        lay = analyze(words, image, orientation=(angle, skew), drop_marks=level != "word")
+        words, (angle, skew, _) = detect_upright(detect, image)
+        lay = analyze(words, image, orientation=(angle, skew), drop_marks=level != "word",
+                      pad=pad)
     else:
-        words = detector(image)
-        lay = analyze(words, image, drop_marks=level != "word")
+        words = detect(image)
+        lay = analyze(words, image, drop_marks=level != "word", pad=pad)
     if recognizer is not None:
         recognize_layout(lay, image, recognizer)
     return lay, lay.detections(level)
+
+
+def layout_detector(detector):
+    """``(detect, pad)``: what a layout groups and how much it pads. For a
+    :class:`~textseg.detector.Detector`, its unpadded words and its ``infer.pad`` (the
+    layout groups the decoder's boxes and pads its words and lines after grouping, as the
+    detector's own ``level="line"`` does); for any other ``f(image) -> words``, ``f`` and 0."""
+    pad = float(getattr(detector, "pad", 0.0) or 0.0)
+    if not pad:
+        return detector, 0.0
+    return (lambda image: detector(image, pad=False)), pad
 
 
 def recognize_layout(layout, image, recognizer):

@@ -4,7 +4,7 @@
     python tools/detect.py INPUT... [--out DIR] [--model PATH] [--config CFG]
         [--level word|line|block] [--format json,txt,overlay,hocr,alto,page,layout]
         [--orientation] [--recognize tesseract [--lang eng+deu]] [--dpi 200] [--pages 1-3]
-        [--max-side N] [--threshold T] [--decode KEY=VALUE] [--recursive] [--flat]
+        [--max-side N] [--threshold T] [--pad F] [--decode KEY=VALUE] [--recursive] [--flat]
         [--skip-existing | --overwrite] [--workers N] [--tile SIZE | --no-tile]
 
 INPUT: image files (jpg, png, bmp, tiff incl. multi-page, webp), PDFs, folders, globs.
@@ -65,6 +65,10 @@ def parse_args(argv):
     ap.add_argument("--max-side", type=int, help="cap the long side of the network input")
     ap.add_argument("--threshold", type=float,
                     help="score threshold of the method's decoder (its main threshold)")
+    ap.add_argument("--pad", type=float, metavar="F",
+                    help="grow output words and lines across their text by F x their height "
+                         "on each side, after grouping (infer.pad; the default model: 0.03; "
+                         "0: the decoder's boxes)")
     ap.add_argument("--decode", action="append", default=[], metavar="KEY=VALUE",
                     help="any decoder option, e.g. --decode min_area=20 (repeatable)")
     ap.add_argument("--max-pixels", type=float, default=None,
@@ -128,6 +132,8 @@ def check_ranges(ap, args):
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:  # nan fails too
         bad("--threshold", args.threshold, "a score from 0 to 1")
+    if args.pad is not None and not 0.0 <= args.pad <= 1.0:
+        bad("--pad", args.pad, "a fraction of the box height from 0 to 1")
     if args.max_side is not None and not MAX_SIDE_RANGE[0] <= args.max_side <= MAX_SIDE_RANGE[1]:
         bad("--max-side", args.max_side, "a long side from %d to %d px" % MAX_SIDE_RANGE)
     if args.threads is not None and args.threads < 1:
@@ -153,8 +159,8 @@ def load_detector(args):
     det = Detector.load(args.model or args.checkpoint, config=args.config, decode=args.decode,
                         max_side=args.max_side, device=args.device, threads=args.threads,
                         threshold=args.threshold)
-    tile = tile_overrides(args)
-    return det.set_infer(overrides=tile) if tile else det
+    more = tile_overrides(args) + ([f"infer.pad={args.pad}"] if args.pad is not None else [])
+    return det.set_infer(overrides=more) if more else det
 
 
 def load_recognizer(args):

@@ -97,10 +97,13 @@ def measure_model(data_dir, model="default", angles=(0, 90, 180, 270), threads=N
     from ..data.images import load_image
     from ..detector import Detector
     from ..evaluation import evaluate
+    from ..geometry import pad_detections
     from ..layout import segment_lines
     from ..layout.orientation import detect_upright
+    from ..pipeline import layout_detector
 
     det = Detector.default(threads=threads) if model == "default" else Detector.from_file(model, threads=threads)
+    detect, pad = layout_detector(det)  # group the decoder's boxes, then pad (infer.pad)
     word_files = find_gt_files(data_dir, level="word")
     line_files = find_gt_files(data_dir, level="line")
     images = {os.path.splitext(n)[0]: os.path.join(data_dir, "images", n)
@@ -118,13 +121,13 @@ def measure_model(data_dir, model="default", angles=(0, 90, 180, 270), threads=N
             _, lp = turn_page(image, [g.polygon for g in lg], a)
             gt["word"][a][k] = [g._replace(polygon=p) for g, p in zip(wg, wp)]
             gt["line"][a][k] = [g._replace(polygon=p) for g, p in zip(lg, lp)]
-            words, (found, _, conf) = detect_upright(det, im)
+            words, (found, _, conf) = detect_upright(detect, im)
             if found == a:
                 right += 1
             else:
                 wrong.append((k, a, found, round(conf, 3)))
-            pred["word"][a][k] = words
-            pred["line"][a][k] = segment_lines(words)
+            pred["word"][a][k] = pad_detections(words, pad)
+            pred["line"][a][k] = pad_detections(segment_lines(words), pad)
     return {"pages": len(keys) * len(angles), "right": right, "wrong": wrong,
             **{lv: {a: evaluate(gt[lv][a], pred[lv][a])["hmean"] for a in angles}
                for lv in ("word", "line")}}

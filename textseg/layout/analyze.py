@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import order_clockwise
+from ..geometry import order_clockwise, pad_across
 from .lines import _as_quad, label_boxes, line_labels
 from .order import reading_order
 from .orientation import detect_orientation, ink_sense
@@ -108,7 +108,8 @@ def _cross_words(quads, axis_vec):
 
 
 def analyze(words, image=None, *, orientation=None, segment=True, size=None, image_name="",
-            vertical_default=270, drop_marks=True, line_options=None, order_options=None):
+            vertical_default=270, drop_marks=True, line_options=None, order_options=None,
+            pad=0.0):
     """Build the :class:`~textseg.layout.page.PageLayout` of one page.
 
     ``words``: ``[(polygon, score), ...]`` (input-image pixels); ``image``: the page (RGB or
@@ -120,7 +121,10 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
     in no line, ``Word.index`` tells which detections remain); ``line_options`` /
     ``order_options``: see
     :data:`~textseg.layout.LINE_DEFAULTS`, :data:`~textseg.layout.SEGMENT_DEFAULTS`,
-    :data:`~textseg.layout.order.ORDER_DEFAULTS`.
+    :data:`~textseg.layout.order.ORDER_DEFAULTS`; ``pad``: after grouping, grow every
+    word and line across its line's direction by ``pad`` x its height on each side
+    (:func:`textseg.geometry.pad_across`; a detector's ``infer.pad``); blocks hold the
+    padded lines.
     """
     words = list(words)
     if image is not None:
@@ -207,10 +211,12 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
         for li in line_idx:
             members, u, vertical, rect, _ = rects[li]
             deg = _deg(u)
-            ws = [Word(word_poly[k], scores[k], deg, index=int(k)) for k in members]
+            ws = [Word(pad_across(word_poly[k], pad, u) if pad else word_poly[k], scores[k],
+                       deg, index=int(k)) for k in members]
             sc = [s for s in (scores[k] for k in members) if s is not None]
             baseline = np.array([rect[3], rect[2]], np.float32)
-            block_lines.append(Line(rect, ws, float(np.mean(sc)) if sc else None, _deg(u),
+            block_lines.append(Line(pad_across(rect, pad, u) if pad else rect, ws,
+                                    float(np.mean(sc)) if sc else None, _deg(u),
                                     baseline=baseline))
         pts = np.concatenate([line.polygon for line in block_lines])
         u = u_page if not rects[line_idx[0]][2] else rects[line_idx[0]][1]
