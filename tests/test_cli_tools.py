@@ -289,3 +289,24 @@ def test_checkpoint_with_a_foreign_config_names_the_file(tmp_path, tiny_ckpt):
 
     Image.new("RGB", (32, 32), "white").save(img)
     one_line_error(tool("detect.py", img, "--model", path), "newer.pt", "new_option")
+
+
+def test_make_synth_set_changes_generator_settings_and_checks_them(tmp_path):
+    out = tmp_path / "data"
+    p = tool("make_synth.py", "--n", "1", "--out", out, "--no-progress", "--seed", "3",
+             "--set", "p_narrow_space=0.7", "--set", "templates.receipt=1",
+             "--set", "templates.article=0")
+    assert p.returncode == 0, p.stderr
+    cfg = json.loads((out / "manifest.json").read_text())["config"]
+    assert cfg["p_narrow_space"] == 0.7
+    assert cfg["templates"]["receipt"] == 1 and cfg["templates"]["article"] == 0
+    assert cfg["templates"]["boxform"] > 0  # the other shares are kept
+    bad = tmp_path / "bad"
+    for setting, words in [("p_nope=1", ("p_nope", "unknown key")),
+                           ("templates.nope=1", ("nope", "unknown template")),
+                           ("p_photocopy=abc", ("p_photocopy", "number")),
+                           ("p_photocopy", ("KEY=VALUE",)),
+                           ("dpi_range=[50,60]", ("--dpi-range",))]:
+        one_line_error(tool("make_synth.py", "--n", "1", "--out", bad, "--no-progress",
+                            "--set", setting), "--set", *words)
+        assert not bad.exists()
