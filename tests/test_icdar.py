@@ -134,15 +134,42 @@ def test_results_roundtrip(tmp_path):
     q = np.array([[1.2, 2], [30, 2], [30, 12.7], [1, 12]], np.float32)
     path = str(tmp_path / "res_img_3.txt")
     write_results(path, [(q, 0.9), (q + 5, 0.25)], with_score=True)
-    assert open(path).read().splitlines()[0] == "1,2,30,2,30,13,1,12,0.9"
+    # truncated, as the ICDAR 2015 script reads float coordinates
+    assert open(path).read().splitlines()[0] == "1,2,30,2,30,12,1,12,0.9"
     back = read_results(path)
     assert [s for _, s in back] == [0.9, 0.25]
-    np.testing.assert_array_equal(back[0][0], np.rint(q))
+    np.testing.assert_array_equal(back[0][0], np.trunc(q))
     write_results(path, [q, (q, 0.5)])
     assert [s for _, s in read_results(path)] == [None, None]
     bad = write(tmp_path / "res_img_4.txt", "1,2,3,x\n")
     with pytest.raises(GTFormatError, match="res_img_4.txt:1:"):
         read_results(bad)
+
+
+def test_result_files_score_as_their_float_polygons(tmp_path):
+    """Written and read back, detections score exactly as in memory (both truncate)."""
+    from textseg.evaluation import evaluate
+
+    rng = np.random.default_rng(5)
+    gt, pred = {}, {}
+    for k in range(6):
+        x, y = rng.uniform(0, 200, (2, 12))
+        w, h = rng.uniform(8, 30, (2, 12))
+        boxes = [np.array([[a, b], [a + c, b], [a + c, b + d], [a, b + d]], np.float32)
+                 for a, b, c, d in zip(x, y, w, h)]
+        key = f"img_{k}"
+        gt[key] = [(np.rint(q + rng.uniform(-3, 3, 2)).astype(np.float32), False) for q in boxes]
+        pred[key] = [(q, 0.9) for q in boxes]
+    from textseg.data.icdar import Annotation
+
+    gt = {k: [Annotation(p, "w", ig) for p, ig in v] for k, v in gt.items()}
+    back = {}
+    for k, dets in pred.items():
+        path = str(tmp_path / f"res_{k}.txt")
+        write_results(path, dets)
+        back[k] = read_results(path)
+    a, b = evaluate(gt, pred), evaluate(gt, back)
+    assert 0 < a["hmean"] < 1 and a["hmean"] == b["hmean"] and a["matched"] == b["matched"]
 
 
 def touch(path):

@@ -133,7 +133,8 @@ def write_json(path, record, overwrite=False):
 def write_icdar_txt(path, detections, with_score=False, overwrite=False, texts=None):
     """Write an ICDAR 2015 submission file (name it ``res_<stem>.txt``, see
     :func:`output_paths`): one ``x1,y1,...,xn,yn[,score]`` line per detection, integer
-    coordinates, clockwise as given (:func:`textseg.data.icdar.write_results`, atomic).
+    coordinates (truncated, as the ICDAR 2015 script reads float ones), clockwise as
+    given (:func:`textseg.data.icdar.write_results`, atomic).
     ``texts`` (one per detection): the transcription after the coordinates (and the
     score), as the ICDAR 2015 end-to-end task has it; line breaks become spaces, and a
     text that reads as a number is quoted (:func:`textseg.data.icdar.quote_text`)."""
@@ -143,12 +144,12 @@ def write_icdar_txt(path, detections, with_score=False, overwrite=False, texts=N
     if texts is None:
         write_results(path, detections, with_score=with_score)
         return
-    from .data.icdar import _points_str, quote_text
+    from .data.icdar import _result_points_str, quote_text
 
     lines = []
     for det, text in zip(detections, texts):
         poly, score = split_detection(det)
-        s = _points_str(poly)
+        s = _result_points_str(poly)
         if with_score:
             s += f",{(1.0 if score is None else score):.6g}"
         lines.append(s + "," + quote_text(text) + "\n")

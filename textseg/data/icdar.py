@@ -314,6 +314,14 @@ def _points_str(poly):
     return ",".join(str(v) for v in p.reshape(-1))
 
 
+def _result_points_str(poly):
+    """A detection's points as the ICDAR 2015 script reads float coordinates: truncated
+    toward zero (``int()``), so that a result file scores as its float polygons do (as
+    :func:`textseg.evaluation.evaluate` scores them in memory); ground truth is rounded."""
+    p = np.trunc(np.asarray(poly, dtype=np.float64).reshape(-1, 2)).astype(np.int64)
+    return ",".join(str(v) for v in p.reshape(-1))
+
+
 def write_gt(path: str, annotations: Annotations) -> None:
     """Write annotations as ICDAR 2015 lines (integer-rounded points, ``###`` for ignore).
     Polygons with more than 4 points keep all their points. Written atomically."""
@@ -327,11 +335,12 @@ def write_gt(path: str, annotations: Annotations) -> None:
 
 def write_results(path: str, detections: Sequence[Detection], with_score: bool = False) -> None:
     """Write a submission file ``res_img_N.txt``: one ``x1,y1,...,xn,yn[,score]`` line per
-    detection (a polygon or a ``(polygon, score)`` pair), integer-rounded. Atomic."""
+    detection (a polygon or a ``(polygon, score)`` pair), integer coordinates truncated
+    as the ICDAR 2015 script truncates float ones (:func:`_result_points_str`). Atomic."""
     lines = []
     for det in detections:
         poly, score = split_detection(det)
-        s = _points_str(poly)
+        s = _result_points_str(poly)
         if with_score:
             s += f",{(1.0 if score is None else score):.6g}"
         lines.append(s + "\n")
