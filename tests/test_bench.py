@@ -130,14 +130,33 @@ def test_pages_suite_on_two_images(tiny_checkpoint, synth_dir, monkeypatch, tmp_
     assert "not installed" in pages.format_table(rows)
 
 
-def test_pages_suite_bad_paths_are_clear_errors(tmp_path):
+def test_pages_suite_bad_paths_are_clear_errors(tmp_path, synth_dir):
     from textseg.benchmarks import pages
     from textseg.detector import ModelError
 
     with pytest.raises(FileNotFoundError, match="data folder not found"):
         pages.run(str(tmp_path / "nope"), default=False)
+    with pytest.raises(FileNotFoundError, match="no word or line-level ground truth"):
+        pages.run(str(tmp_path), default=False)
     with pytest.raises(ModelError, match="x.pt: model file not found"):
-        pages.run(str(tmp_path), [str(tmp_path / "x.pt")], default=False)
+        pages.run(synth_dir, [str(tmp_path / "x.pt")], default=False)
+
+
+def test_pages_suite_skips_a_level_the_folder_has_no_ground_truth_for(
+        tiny_checkpoint, synth_dir, tmp_path):
+    """A receipt set has lines only: --levels word line scores the lines and says so."""
+    import shutil
+
+    from textseg.benchmarks import pages
+
+    lines_only = tmp_path / "lines_only"
+    shutil.copytree(synth_dir, lines_only)
+    shutil.rmtree(lines_only / "words")
+    said = []
+    rows = pages.run(str(lines_only), [tiny_checkpoint], levels=("word", "line"),
+                     max_images=1, default=False, log=said.append)
+    assert [r["level"] for r in rows] == ["line"]
+    assert any("no word-level ground truth" in m for m in said)
 
 
 def test_train_suite_tiny():

@@ -305,6 +305,8 @@ def test_make_synth_set_changes_generator_settings_and_checks_them(tmp_path):
     for setting, words in [("p_nope=1", ("p_nope", "unknown key")),
                            ("templates.nope=1", ("nope", "unknown template")),
                            ("p_photocopy=abc", ("p_photocopy", "number")),
+                           ("p_photocopy=1.5", ("p_photocopy", "probability")),
+                           ("templates.form=-1", ("templates.form", "share")),
                            ("p_photocopy", ("KEY=VALUE",)),
                            ("dpi_range=[50,60]", ("--dpi-range",))]:
         one_line_error(tool("make_synth.py", "--n", "1", "--out", bad, "--no-progress",

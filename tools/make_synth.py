@@ -93,6 +93,10 @@ def _check_type(key, value, default):
 
     if number(default) and not number(value):
         raise ValueError(f"{key}={value!r}: expected a number")
+    if key.startswith("p_") and number(value) and not 0 <= value <= 1:
+        raise ValueError(f"{key}={value!r}: a probability, from 0 to 1")
+    if key.startswith("templates.") and number(value) and value < 0:
+        raise ValueError(f"{key}={value!r}: a share, 0 or more")
     if isinstance(default, (tuple, list)) and not (
             isinstance(value, list) and len(value) == len(default) and all(map(number, value))):
         raise ValueError(f"{key}={value!r}: expected a list of {len(default)} numbers, "

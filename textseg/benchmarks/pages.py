@@ -106,6 +106,13 @@ def bench_detector(detector, folder, level, max_images=None):
     return evaluate_folder(detector, folder, level=level, max_images=max_images)
 
 
+def _has_ground_truth(folder, level):
+    try:
+        return any(gt is not None for _, gt in icdar.find_pairs(folder, level=level))
+    except FileNotFoundError:  # no words/ or lines/ folder
+        return False
+
+
 def run(folder=DEFAULT_DATA, paths=(), levels=("word", "line"), max_images=None, threads=1,
         device="cpu", default=True, onnx=False, quick=False, log=None, peers=()):
     """One row per model x backend x level, then per peer (dicts; see :func:`format_table`)."""
@@ -113,6 +120,13 @@ def run(folder=DEFAULT_DATA, paths=(), levels=("word", "line"), max_images=None,
         raise FileNotFoundError(f"{folder}: data folder not found (pass --data DIR)")
     if quick and max_images is None:
         max_images = QUICK_IMAGES
+    have = [lv for lv in levels if _has_ground_truth(folder, lv)]
+    if not have:
+        raise FileNotFoundError(f"{folder}: no {' or '.join(levels)}-level ground truth")
+    for lv in levels:
+        if lv not in have and log:
+            log(f"pages: {folder}: no {lv}-level ground truth; {lv} level skipped")
+    levels = tuple(have)
     _set_threads(threads)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
