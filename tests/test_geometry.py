@@ -169,3 +169,34 @@ def test_pad_across_moves_the_long_sides_out_and_keeps_the_ends():
     assert pad_across(q, 0.0) is not q and np.array_equal(pad_across(q, 0.0), q)
     dets = pad_detections([(q, 0.5)], 0.1)
     assert dets[0][1] == 0.5 and np.allclose(dets[0][0], p)
+
+
+def test_pad_detections_is_pad_across_on_each_box_quads_in_one_pass():
+    from textseg.geometry import pad_across, pad_detections
+
+    rng = np.random.default_rng(3)
+    dets = []
+    for k in range(40):
+        t = rng.uniform(-np.pi, np.pi)
+        w, h = rng.uniform(5, 80, 2)
+        c = rng.uniform(0, 500, 2)
+        u, n = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+        q = np.stack([c, c + w * u, c + w * u + h * n, c + h * n]).astype(np.float32)
+        dets.append((q, float(k)))
+    hexagon = np.array([[0, 0], [40, 0], [50, 10], [40, 20], [0, 20], [-10, 10]], np.float32)
+    dets.insert(7, (hexagon, -1.0))
+    out = pad_detections(dets, 0.1)
+    assert [s for _, s in out] == [s for _, s in dets]
+    for (p, _), (q, _) in zip(dets, out):
+        assert q.dtype == np.float32 and q.shape == p.shape
+        assert np.allclose(q, pad_across(p, 0.1), atol=1e-4)
+    # each quad grows by 20% across its longer side and keeps its length
+    for (p, _), (q, _) in zip(dets, out):
+        if len(p) != 4:
+            continue
+        e1, e2 = np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[1])
+        f1, f2 = np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[1])
+        long_, short_ = (f1, f2) if e1 >= e2 else (f2, f1)
+        assert long_ == pytest.approx(max(e1, e2), rel=1e-4)
+        assert short_ == pytest.approx(1.2 * min(e1, e2), rel=1e-4)
+    assert pad_detections([], 0.1) == [] and pad_detections(dets, 0) == dets

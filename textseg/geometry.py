@@ -199,38 +199,64 @@ def rotated_rects(point_sets):
 def pad_across(poly, fraction, direction=None):
     """``poly`` (N, 2) grown across its text by ``fraction`` x its height on each side.
 
-    ``direction``: the reading direction (a vector along the text), or None for the
-    direction of the polygon's minimum-area rectangle's longer side. The height is the
-    polygon's extent across that direction; every point moves away from the centre line
-    (half way across that extent, along the direction) by ``fraction`` x height,
-    so a rectangle's two long sides move out and its ends stay where they are. Returns
-    float32 (N, 2), the same point order; ``fraction`` 0 returns the points unchanged."""
+    ``direction``: the reading direction (a vector along the text), or None: for a quad
+    the longer of its first two edges, for other polygons the longer side of their
+    minimum-area rectangle. The height is the polygon's extent across that direction;
+    every point moves away from the centre line (half way across that extent, along the
+    direction) by ``fraction`` x height, so a rectangle's two long sides move out and its
+    ends stay where they are. Returns float32 (N, 2), the same point order; ``fraction``
+    0 returns the points unchanged."""
     p = np.asarray(poly, np.float64).reshape(-1, 2)
     if not fraction or len(p) < 3:
         return p.astype(np.float32)
     if direction is None:
+        if len(p) == 4:
+            return _pad_quads(p[None], fraction)[0]
         import cv2
 
         (_, _), (w, h), angle = cv2.minAreaRect(p.astype(np.float32).reshape(-1, 1, 2))
         t = np.deg2rad(angle) + (0.0 if w >= h else np.pi / 2)
         direction = (np.cos(t), np.sin(t))
-    u = np.asarray(direction, np.float64).reshape(2)
-    u = u / max(float(np.hypot(*u)), 1e-12)
-    n = np.array([-u[1], u[0]])
-    c = p @ n
-    mid = 0.5 * (c.min() + c.max())
-    shift = float(fraction) * (c.max() - c.min())
-    return (p + (np.sign(c - mid) * shift)[:, None] * n).astype(np.float32)
+    u = np.asarray(direction, np.float64).reshape(1, 2)
+    return _pad_along(p[None], u / max(float(np.hypot(*u[0])), 1e-12), fraction)[0]
+
+
+def _pad_along(pts, u, fraction):
+    """(M, N, 2) point sets, (M, 2) unit directions -> padded float32 (see pad_across)."""
+    n = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    c = np.einsum("mkd,md->mk", pts, n)
+    lo, hi = c.min(axis=1, keepdims=True), c.max(axis=1, keepdims=True)
+    shift = np.sign(c - 0.5 * (lo + hi)) * (float(fraction) * (hi - lo))
+    return (pts + shift[..., None] * n[:, None, :]).astype(np.float32)
+
+
+def _pad_quads(quads, fraction):
+    """(M, 4, 2) quads padded along the longer of their first two edges, all at once."""
+    e1, e2 = quads[:, 1] - quads[:, 0], quads[:, 2] - quads[:, 1]
+    l1, l2 = np.hypot(e1[:, 0], e1[:, 1]), np.hypot(e2[:, 0], e2[:, 1])
+    first = l1 >= l2
+    u = np.where(first[:, None], e1, e2) / np.maximum(np.where(first, l1, l2), 1e-12)[:, None]
+    return _pad_along(quads, u, fraction)
 
 
 def pad_detections(dets, fraction):
     """``[(polygon, score), ...]`` with every polygon :func:`pad_across` ``fraction``
-    (the longer side of each polygon's minimum-area rectangle taken as its direction; the
-    page layout pads along its lines' reading direction instead, which differs only for
-    boxes taller than wide, such as one-character lines, by about a pixel)."""
-    if not fraction:
-        return list(dets)
-    return [(pad_across(p, fraction), s) for p, s in dets]
+    (its own direction, as ``pad_across`` finds it; the page layout pads along its lines'
+    reading direction instead, which differs only for boxes taller than wide, such as
+    one-character lines, by about a pixel). Quads are padded in one vectorised pass."""
+    dets = list(dets)
+    if not fraction or not dets:
+        return dets
+    polys = [np.asarray(p, np.float64).reshape(-1, 2) for p, _ in dets]
+    out = [None] * len(dets)
+    quad = [k for k, p in enumerate(polys) if len(p) == 4]
+    if quad:
+        for k, q in zip(quad, _pad_quads(np.stack([polys[k] for k in quad]), fraction)):
+            out[k] = q
+    for k, p in enumerate(polys):
+        if out[k] is None:
+            out[k] = pad_across(p, fraction)
+    return [(q, s) for q, (_, s) in zip(out, dets)]
 
 
 def min_area_quad(points):
