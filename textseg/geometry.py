@@ -14,7 +14,7 @@ __all__ = [
     "order_clockwise", "clockwise_from_top_left", "split_detection", "polygon_area",
     "quad_areas", "is_valid_polygon", "shrink_polygon", "expand_polygon", "offset_polygon",
     "min_area_quad", "rect_corners", "rotated_rects", "polygon_iou", "to_shapely",
-    "clip_polygon", "bounding_boxes", "pad_across", "pad_detections",
+    "clip_polygon", "bounding_boxes", "pad_across", "pad_along", "pad_detections",
 ]
 
 # pyclipper works on integers: coordinates are scaled by this factor (1/256 px resolution).
@@ -218,11 +218,12 @@ def pad_across(poly, fraction, direction=None):
         t = np.deg2rad(angle) + (0.0 if w >= h else np.pi / 2)
         direction = (np.cos(t), np.sin(t))
     u = np.asarray(direction, np.float64).reshape(1, 2)
-    return _pad_along(p[None], u / max(float(np.hypot(*u[0])), 1e-12), fraction)[0]
+    return pad_along(p[None], u / max(float(np.hypot(*u[0])), 1e-12), fraction)[0]
 
 
-def _pad_along(pts, u, fraction):
-    """(M, N, 2) point sets, (M, 2) unit directions -> padded float32 (see pad_across)."""
+def pad_along(pts, u, fraction):
+    """(M, N, 2) point sets along (M, 2) unit directions, each padded as
+    :func:`pad_across` pads one; float32."""
     n = np.stack([-u[:, 1], u[:, 0]], axis=1)
     c = np.einsum("mkd,md->mk", pts, n)
     lo, hi = c.min(axis=1, keepdims=True), c.max(axis=1, keepdims=True)
@@ -236,7 +237,7 @@ def _pad_quads(quads, fraction):
     l1, l2 = np.hypot(e1[:, 0], e1[:, 1]), np.hypot(e2[:, 0], e2[:, 1])
     first = l1 >= l2
     u = np.where(first[:, None], e1, e2) / np.maximum(np.where(first, l1, l2), 1e-12)[:, None]
-    return _pad_along(quads, u, fraction)
+    return pad_along(quads, u, fraction)
 
 
 def pad_detections(dets, fraction):
