@@ -14,7 +14,7 @@ __all__ = [
     "order_clockwise", "clockwise_from_top_left", "split_detection", "polygon_area",
     "quad_areas", "is_valid_polygon", "shrink_polygon", "expand_polygon", "offset_polygon",
     "min_area_quad", "rect_corners", "rotated_rects", "polygon_iou", "to_shapely",
-    "clip_polygon", "bounding_boxes", "pad_across", "pad_along", "pad_detections",
+    "clip_polygon", "bounding_boxes", "pad_across", "pad_polygons", "pad_detections",
 ]
 
 # pyclipper works on integers: coordinates are scaled by this factor (1/256 px resolution).
@@ -218,10 +218,10 @@ def pad_across(poly, fraction, direction=None):
         t = np.deg2rad(angle) + (0.0 if w >= h else np.pi / 2)
         direction = (np.cos(t), np.sin(t))
     u = np.asarray(direction, np.float64).reshape(1, 2)
-    return pad_along(p[None], u / max(float(np.hypot(*u[0])), 1e-12), fraction)[0]
+    return _pad_along(p[None], u / max(float(np.hypot(*u[0])), 1e-12), fraction)[0]
 
 
-def pad_along(pts, u, fraction):
+def _pad_along(pts, u, fraction):
     """(M, N, 2) point sets along (M, 2) unit directions, each padded as
     :func:`pad_across` pads one; float32."""
     n = np.stack([-u[:, 1], u[:, 0]], axis=1)
@@ -237,7 +237,35 @@ def _pad_quads(quads, fraction):
     l1, l2 = np.hypot(e1[:, 0], e1[:, 1]), np.hypot(e2[:, 0], e2[:, 1])
     first = l1 >= l2
     u = np.where(first[:, None], e1, e2) / np.maximum(np.where(first, l1, l2), 1e-12)[:, None]
-    return pad_along(quads, u, fraction)
+    return _pad_along(quads, u, fraction)
+
+
+def pad_polygons(polys, fraction, directions=None):
+    """Every polygon of ``polys`` :func:`pad_across` ``fraction``, the quads in one
+    vectorised pass. ``directions``: one reading direction per polygon (a zero vector
+    leaves that polygon as it is), or None for each polygon's own (as ``pad_across``
+    finds it). Returns a list of float32 (N, 2)."""
+    polys = [np.asarray(p, np.float64).reshape(-1, 2) for p in polys]
+    if not fraction or not polys:
+        return [p.astype(np.float32) for p in polys]
+    dirs = None if directions is None else np.asarray(directions, np.float64).reshape(-1, 2)
+    out = [p.astype(np.float32) for p in polys]
+    quad = [k for k, p in enumerate(polys) if len(p) == 4 and (dirs is None or np.any(dirs[k]))]
+    if quad:
+        pts = np.stack([polys[k] for k in quad])
+        if dirs is None:
+            done = _pad_quads(pts, fraction)
+        else:
+            u = dirs[quad] / np.maximum(np.hypot(dirs[quad, 0], dirs[quad, 1]), 1e-12)[:, None]
+            done = _pad_along(pts, u, fraction)
+        for k, q in zip(quad, done):
+            out[k] = q
+    for k in sorted(set(range(len(polys))) - set(quad)):
+        if dirs is None:
+            out[k] = pad_across(polys[k], fraction)
+        elif np.any(dirs[k]):
+            out[k] = pad_across(polys[k], fraction, dirs[k])
+    return out
 
 
 def pad_detections(dets, fraction):
@@ -248,16 +276,7 @@ def pad_detections(dets, fraction):
     dets = list(dets)
     if not fraction or not dets:
         return dets
-    polys = [np.asarray(p, np.float64).reshape(-1, 2) for p, _ in dets]
-    out = [None] * len(dets)
-    quad = [k for k, p in enumerate(polys) if len(p) == 4]
-    if quad:
-        for k, q in zip(quad, _pad_quads(np.stack([polys[k] for k in quad]), fraction)):
-            out[k] = q
-    for k, p in enumerate(polys):
-        if out[k] is None:
-            out[k] = pad_across(p, fraction)
-    return [(q, s) for q, (_, s) in zip(out, dets)]
+    return [(q, s) for q, (_, s) in zip(pad_polygons([p for p, _ in dets], fraction), dets)]
 
 
 def min_area_quad(points):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import order_clockwise, pad_across, pad_along
+from ..geometry import order_clockwise, pad_polygons
 from .lines import _as_quad, label_boxes, line_labels
 from .order import reading_order
 from .orientation import detect_orientation, ink_sense
@@ -105,24 +105,6 @@ def _cross_words(quads, axis_vec):
     cum = np.cumsum((h * w)[order])
     text_h = h[order][np.searchsorted(cum, 0.5 * cum[-1])]
     return cross & (long_len >= 1.8 * text_h)
-
-
-def _padded(polys, dirs, pad):
-    """``polys`` padded across ``dirs`` (:func:`textseg.geometry.pad_across`); the quads
-    in one call, other polygons one by one."""
-    out = list(polys)
-    quads = [k for k, p in enumerate(polys) if len(p) == 4 and np.any(dirs[k])]
-    if quads:
-        u = np.asarray([dirs[k] for k in quads], np.float64)
-        u /= np.maximum(np.hypot(u[:, 0], u[:, 1]), 1e-12)[:, None]
-        pts = np.stack([np.asarray(polys[k], np.float64) for k in quads])
-        for k, q in zip(quads, pad_along(pts, u, pad)):
-            out[k] = q
-    done = set(quads)
-    for k, p in enumerate(polys):
-        if k not in done and np.any(dirs[k]):
-            out[k] = pad_across(p, pad, dirs[k])
-    return out
 
 
 def analyze(words, image=None, *, orientation=None, segment=True, size=None, image_name="",
@@ -225,8 +207,8 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
     word_poly = _reading_starts([w[0] for w in words], word_dir)
     line_poly = [r[3] for r in rects]
     if pad:  # after grouping: words across their line's direction, lines across their own
-        word_poly = _padded(word_poly, word_dir, pad)
-        line_poly = _padded(line_poly, [r[1] for r in rects], pad)
+        word_poly = pad_polygons(word_poly, pad, word_dir)
+        line_poly = pad_polygons(line_poly, pad, [r[1] for r in rects])
 
     for kind, line_idx in blocks:
         block_lines = []
