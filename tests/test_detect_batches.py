@@ -310,3 +310,36 @@ def test_infer_pad_grows_words_and_lines_after_grouping():
     assert hw(lines[0][0])[0] == pytest.approx(1.2 * hw(lines_raw[0][0])[0], rel=1e-3)
     det.set_infer(overrides=["infer.pad=0"])
     assert det.pad == 0.0 and np.array_equal(det(image)[0][0], raw[0][0])
+
+
+def test_line_level_is_the_page_layouts_lines():
+    """``Detector(image, level="line")`` gives the segments ``tools/detect.py --level line``
+    writes (the page layout's lines, padded along the page's reading direction): a lone
+    tall character ("1") on its own row grows in height, not in width as a box taken on
+    its own (taller than wide) would."""
+    from textseg.config import load_config
+    from textseg.detector import Detector
+    from textseg.pipeline import page_result
+
+    def backend(x):  # a row of two words, and a lone "1" (taller than wide) further down
+        n, _, h, w = x.shape
+        prob = np.zeros((n, 1, h, w), np.float32)
+        for x0, x1 in ((0.10, 0.40), (0.45, 0.80)):
+            prob[:, :, int(0.30 * h):int(0.38 * h), int(x0 * w):int(x1 * w)] = 0.95
+        prob[:, :, int(0.60 * h):int(0.70 * h), int(0.20 * w):int(0.23 * w)] = 0.95
+        return {"prob": prob}
+
+    cfg = load_config(os.path.join(ROOT, "configs", "db_fpn_r18w50_scans.yaml"),
+                      ["infer.pad=0.1"])
+    det = Detector(cfg, backend)
+    image = np.full((400, 400, 3), 255, np.uint8)
+    lines = det(image, level="line")
+    _, from_layout = page_result(det, image, "line")
+    assert len(lines) == len(from_layout) == 2
+    for (a, sa), (b, sb) in zip(lines, from_layout):
+        assert np.allclose(a, b) and sa == pytest.approx(sb)
+    raw = {round(float(p[:, 1].mean())): p for p, _ in det(image, level="line", pad=False)}
+    for p, _ in lines:
+        q = raw[round(float(p[:, 1].mean()))]
+        assert np.ptp(p[:, 1]) == pytest.approx(1.2 * np.ptp(q[:, 1]), rel=1e-3)
+        assert np.ptp(p[:, 0]) == pytest.approx(np.ptp(q[:, 0]), abs=1e-3)

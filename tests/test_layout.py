@@ -306,3 +306,34 @@ def test_detect_upright_with_a_detector_blind_to_sideways_text(angle):
     assert len(calls) == {0: 1, 90: 2, 180: 2, 270: 3}[angle]
     for (p, _), (q, _) in zip(again, words):
         assert np.allclose(np.sort(p, axis=0), np.sort(q, axis=0), atol=1e-3)
+
+
+def test_striped_background_does_not_turn_a_well_read_page():
+    """A photographed receipt on a striped table: the stripes give the ink's profiles a
+    sharp vertical axis, but the words read along their own (x-height bands), so the page
+    stays upright."""
+    from textseg.layout.orientation import ink_axis
+
+    img, boxes = text_image(4)
+    h, w = img.shape[:2]
+    canvas = np.full((h, w + 1400, 3), 255, np.uint8)
+    for x in range(0, canvas.shape[1], 24):  # dark stripes, 12 px wide
+        canvas[:, x:x + 12] = 40
+    canvas[:, 700:700 + w] = img
+    words = [(b + np.array([700.0, 0.0]), 1.0) for b in boxes]
+    assert ink_axis(canvas)[0] == 90  # the stripes alone would turn it
+    angle, skew, conf = detect_orientation(canvas, words)
+    assert angle == 0 and abs(skew) < 0.5
+
+
+def test_upside_down_needs_a_clear_vote(monkeypatch):
+    """A page is turned by 180 degrees only when the words' vote is clear for its number
+    of voters: a dozen words voting -0.1 (a receipt in capitals) leave it upright, fifty
+    voting -0.3 turn it."""
+    from textseg.layout import orientation as O
+
+    img, boxes = text_image(5)
+    words = [(b, 1.0) for b in boxes]
+    for vote, voters, want in ((-0.1, 12, 0), (-0.3, 50, 180), (0.05, 12, 0)):
+        monkeypatch.setattr(O, "ink_sense", lambda *a, v=vote, n=voters, **k: (v, 1.0, n))
+        assert O.detect_orientation(img, words)[0] == want

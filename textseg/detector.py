@@ -373,6 +373,7 @@ class Detector:
             self._warn_if_text_shrunk(im, nhw)
         crops = [self._crop_box(im) for im in images]
         pre = [self._resized(im, crop=c, size=nhw) for im, c, nhw in zip(images, crops, sizes)]
+        pages = images  # whole pages: the layout of line segments reads their ink
         images = [im if c is None else im[c[1]:c[3], c[0]:c[2]] for im, c in zip(images, crops)]
         x = self._normalized_batch([p[0] for p in pre])
         t1 = time.perf_counter()
@@ -391,13 +392,7 @@ class Detector:
             if crops[i] is not None:  # back into the frame of the whole page
                 shift = np.array(crops[i][:2], np.float32)
                 dets = [(p + shift, sc) for p, sc in dets]
-            if level == "line":  # segments (measured: README "Page layout")
-                from .layout.lines import segment_lines
-
-                dets = segment_lines(dets)
-            if pad and self.pad:
-                dets = pad_detections(dets, self.pad)
-            results.append(dets)
+            results.append(self._finish(dets, pages[i], level, pad))
         t3 = time.perf_counter()
         tm = self.timings
         tm["preprocess"] += t1 - t0
@@ -405,6 +400,21 @@ class Detector:
         tm["decode"] += t3 - t2
         tm["images"] += len(images)
         return results
+
+    def _finish(self, dets, image, level, pad):
+        """The decoder's words of one page (input-image pixels) as ``level`` asks: words,
+        padded by ``infer.pad`` when ``pad``; or line segments, which are the page layout's
+        lines (:func:`textseg.layout.analyze`: segments, measured in README "Page layout",
+        grown along their own direction after grouping), so that ``level="line"`` gives the
+        boxes ``tools/detect.py --level line`` writes."""
+        if level == "line":
+            from .layout import analyze
+
+            lay = analyze(dets, image, drop_marks=True, pad=self.pad if pad else 0.0)
+            return lay.detections("line")
+        if pad and self.pad:
+            dets = pad_detections(dets, self.pad)
+        return dets
 
     # -- large pages as tiles
     def tile_plan(self, h: int, w: int, image=None) -> Optional[tuple]:
@@ -488,12 +498,7 @@ class Detector:
         a = time.perf_counter()
         dets = tiles.merge(per_tile, rects, (nh, nw), margin=8 + 2 * stride)
         dets = rescale(dets, h / nh, w / nw, (h, w))
-        if level == "line":
-            from .layout.lines import segment_lines
-
-            dets = segment_lines(dets)
-        if pad and self.pad:
-            dets = pad_detections(dets, self.pad)
+        dets = self._finish(dets, image, level, pad)
         t_dec += time.perf_counter() - a
         tm["network"] += t_net
         tm["decode"] += t_dec
