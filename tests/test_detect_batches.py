@@ -343,3 +343,34 @@ def test_line_level_is_the_page_layouts_lines():
         q = raw[round(float(p[:, 1].mean()))]
         assert np.ptp(p[:, 1]) == pytest.approx(1.2 * np.ptp(q[:, 1]), rel=1e-3)
         assert np.ptp(p[:, 0]) == pytest.approx(np.ptp(q[:, 0]), abs=1e-3)
+
+
+def test_infer_line_score_drops_weak_segments_not_words():
+    """``infer.line_score``: at line level (and in the page layout) segments whose words'
+    mean score is under it are dropped; the words stay at word level."""
+    from textseg.config import load_config
+    from textseg.detector import Detector
+    from textseg.pipeline import page_result
+
+    def backend(x):  # a strong row, and a faint one (probability 0.5 inside its boxes)
+        n, _, h, w = x.shape
+        prob = np.zeros((n, 1, h, w), np.float32)
+        for (x0, x1), (y0, y1), p in (((0.10, 0.40), (0.20, 0.28), 0.95),
+                                      ((0.45, 0.80), (0.20, 0.28), 0.95),
+                                      ((0.10, 0.50), (0.60, 0.68), 0.62)):
+            prob[:, :, int(y0 * h):int(y1 * h), int(x0 * w):int(x1 * w)] = p
+        return {"prob": prob}
+
+    path = os.path.join(ROOT, "configs", "db_fpn_r18w50_scans.yaml")
+    image = np.full((400, 400, 3), 255, np.uint8)
+    plain = Detector(load_config(path, ["infer.line_score=0"]), backend)
+    strict = Detector(load_config(path, ["infer.line_score=0.7"]), backend)
+    assert len(plain(image)) == len(strict(image)) == 3
+    assert len(plain(image, level="line")) == 2
+    lines = strict(image, level="line")
+    assert len(lines) == 1 and lines[0][1] > 0.9
+    _, from_layout = page_result(strict, image, "line")
+    assert len(from_layout) == 1 and np.allclose(from_layout[0][0], lines[0][0])
+    assert len(page_result(strict, image, "word")[1]) == 3
+    with pytest.raises(Exception, match="line_score"):
+        load_config(path, ["infer.line_score=1.5"])

@@ -364,3 +364,25 @@ def test_repeated_column_pairs_end_segments_far_apart():
     # the item names and unit prices keep their words together
     got = members(segment_lines(dets), words)
     assert [0, 1] in got and [2, 3] in got
+
+
+def test_weak_segments_are_dropped_like_marks():
+    """``min_score``: a segment whose words' mean score is under it goes the way of marks
+    (a scribble the decoder kept box by box); its neighbours and the words stay."""
+    from textseg.layout import analyze, segment_lines
+
+    strong = row(100, 100, [60, 40, 80])
+    weak = row(100, 200, [50, 70])
+    quads = strong + weak
+    dets = [(q, 0.9) for q in strong] + [(q, 0.6) for q in weak]
+    assert len(segment_lines(dets)) == 2
+    kept = segment_lines(dets, min_score=0.65)
+    assert members(kept, quads) == [[0, 1, 2]]
+    assert len(segment_lines(dets, min_score=0.65, drop_marks=False)) == 2
+    # a mean: one weak word in a strong segment does not drop it
+    mixed = [(q, s) for q, s in zip(strong, (0.9, 0.5, 0.9))]
+    assert len(segment_lines(mixed, min_score=0.65)) == 1
+    lay = analyze(dets, size=(400, 300), line_options={"min_score": 0.65})
+    assert len(lay.lines) == 1 and sorted(w.index for w in lay.words) == [0, 1, 2]
+    lay = analyze(dets, size=(400, 300), line_options={"min_score": 0.65}, drop_marks=False)
+    assert len(lay.lines) == 2

@@ -78,6 +78,10 @@ DEFAULTS = {
         # output boxes (words and lines) grown across their text by this x their height on
         # each side, after the layout has grouped the decoder's boxes (textseg.geometry.pad_across)
         "pad": 0.0,
+        # line segments whose words' mean score is under this are dropped, as marks are
+        # (textseg.layout.segment_lines' min_score): scribbles, stamps, specks the decoder
+        # kept one box at a time; the words themselves stay
+        "line_score": 0.0,
         "decode": {},  # the method's DECODE_DEFAULTS
         # large pages as overlapping tiles at native scale (textseg.tiles); auto: when the
         # long-side cap would shrink the page; sizes in network-input pixels
@@ -122,6 +126,7 @@ RANGES = {
     "train.val_every": (0, None),    # 0: validate only at the end
     "infer.batch_size": (1, None),
     "infer.pad": (0, 1),
+    "infer.line_score": (0, 1),
     "infer.resize.max_side": (32, None),
     "infer.resize.long_side": (32, None),
     "infer.resize.multiple": (1, None),

@@ -112,6 +112,7 @@ class Detector:
         self.resize.update(resize_overrides or {})
         self.tile = tile_config(cfg)
         self.pad = float(cfg["infer"].get("pad", 0.0))
+        self.line_score = float(cfg["infer"].get("line_score", 0.0))
         self.timings = {"preprocess": 0.0, "network": 0.0, "decode": 0.0, "images": 0,
                         "tiles": 0}
 
@@ -259,6 +260,7 @@ class Detector:
         self.tile = tile_config(self.cfg)
         self.decode_cfg = decode_config(self.cfg)
         self.pad = float(self.cfg["infer"].get("pad", 0.0))
+        self.line_score = float(self.cfg["infer"].get("line_score", 0.0))
         return self
 
     def use_infer_config(self, path) -> "Detector":
@@ -373,7 +375,7 @@ class Detector:
             self._warn_if_text_shrunk(im, nhw)
         crops = [self._crop_box(im) for im in images]
         pre = [self._resized(im, crop=c, size=nhw) for im, c, nhw in zip(images, crops, sizes)]
-        pages = images  # whole pages: the layout of line segments reads their ink
+        pages = images  # whole pages (their sizes frame the layout of line segments)
         images = [im if c is None else im[c[1]:c[3], c[0]:c[2]] for im, c in zip(images, crops)]
         x = self._normalized_batch([p[0] for p in pre])
         t1 = time.perf_counter()
@@ -401,16 +403,26 @@ class Detector:
         tm["images"] += len(images)
         return results
 
+    def line_options(self):
+        """The options this model gives :func:`textseg.layout.segment_lines` (its
+        ``infer.line_score`` as ``min_score``), or None."""
+        return {"min_score": self.line_score} if self.line_score else None
+
     def _finish(self, dets, image, level, pad):
         """The decoder's words of one page (input-image pixels) as ``level`` asks: words,
         padded by ``infer.pad`` when ``pad``; or line segments, which are the page layout's
         lines (:func:`textseg.layout.analyze`: segments, measured in README "Page layout",
-        grown along their own direction after grouping), so that ``level="line"`` gives the
-        boxes ``tools/detect.py --level line`` writes."""
+        grown along their own direction after grouping). The layout is built from the
+        boxes alone: the page's axis and skew come from the words, and it is read upright
+        (the ink's orientation vote, which ``tools/detect.py`` adds, costs 70-90 ms a page
+        and changes nothing but the order and the start point of the lines of an
+        upside-down page)."""
         if level == "line":
             from .layout import analyze
 
-            lay = analyze(dets, image, drop_marks=True, pad=self.pad if pad else 0.0)
+            h, w = image.shape[:2]
+            lay = analyze(dets, None, size=(w, h), drop_marks=True,
+                          pad=self.pad if pad else 0.0, line_options=self.line_options())
             return lay.detections("line")
         if pad and self.pad:
             dets = pad_detections(dets, self.pad)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["LEVELS", "LAYOUT_FORMATS", "page_result", "layout_detector", "level_texts", "layout_text",
+__all__ = ["LEVELS", "LAYOUT_FORMATS", "page_result", "layout_detector", "layout_line_options", "level_texts", "layout_text",
            "PageResult", "page", "needs_layout", "record_extras", "write_outputs"]
 
 LEVELS = ("word", "line", "block")
@@ -58,13 +58,14 @@ def page_result(detector, image, level="word", orientation=False, recognizer=Non
     from .layout import analyze, detect_upright
 
     detect, pad = layout_detector(detector)
+    opts = layout_line_options(detector)
     if orientation:
         words, (angle, skew, _) = detect_upright(detect, image)
         lay = analyze(words, image, orientation=(angle, skew), drop_marks=level != "word",
-                      pad=pad)
+                      pad=pad, line_options=opts)
     else:
         words = detect(image)
-        lay = analyze(words, image, drop_marks=level != "word", pad=pad)
+        lay = analyze(words, image, drop_marks=level != "word", pad=pad, line_options=opts)
     if recognizer is not None:
         recognize_layout(lay, image, recognizer)
     return lay, lay.detections(level)
@@ -79,6 +80,13 @@ def layout_detector(detector):
     if not pad:
         return detector, 0.0
     return (lambda image: detector(image, pad=False)), pad
+
+
+def layout_line_options(detector):
+    """The segment options a detector asks of the layout (a
+    :class:`~textseg.detector.Detector`'s ``infer.line_score``), or None."""
+    get = getattr(detector, "line_options", None)
+    return get() if callable(get) else None
 
 
 def recognize_layout(layout, image, recognizer):

@@ -80,6 +80,8 @@ SEGMENT_DEFAULTS = {
     "table_uniform": 1.3,     # ... unless the row's word gaps all agree within this factor
     "table_gutter_rows": 1.0,  # the word before the gap need not line up when the gap is
     "table_gutter_width": 0.3,  # ... a gutter this many rows up or down, this wide (0: off)
+    "min_score": 0.0,         # segments whose words' mean score is under this are weak:
+    #                           dropped like marks (a model's infer.line_score; 0: off)
 }
 
 
@@ -261,6 +263,11 @@ def line_labels(detections, segment=True, **options):
         keep = ~cut
         label = _components(m, i[keep], j[keep])
     info["mark"] = _marks(geom[4], geom[3], label, opts["mark_height"])
+    if opts["min_score"] > 0:  # weak segments go the way of marks
+        score = np.array([1.0 if d[1] is None else float(d[1]) for d in detections])
+        n = int(label.max()) + 1
+        mean = np.bincount(label, weights=score, minlength=n) / np.bincount(label, minlength=n)
+        info["mark"] |= mean < opts["min_score"]
     return label, info
 
 
