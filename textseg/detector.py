@@ -413,10 +413,10 @@ class Detector:
         padded by ``infer.pad`` when ``pad``; or line segments, which are the page layout's
         lines (:func:`textseg.layout.analyze`: segments, measured in README "Page layout",
         grown along their own direction after grouping). The layout is built from the
-        boxes alone: the page's axis and skew come from the words, and it is read upright
-        (the ink's orientation vote, which ``tools/detect.py`` adds, costs 70-90 ms a page
-        and changes nothing but the order and the start point of the lines of an
-        upside-down page)."""
+        boxes alone: the page's axis and skew come from the words, and it is read upright.
+        ``tools/detect.py`` also reads the ink for the page's orientation (70-90 ms a page),
+        which matters on pages turned sideways or upside down (the order and start point
+        of their lines; ``--orientation`` detects such pages again, upright)."""
         if level == "line":
             from .layout import analyze
 

@@ -39,7 +39,7 @@ With fewer than ``MIN_VOTERS`` voting words (a page in capitals) the page is tak
 upright in its axis, with a low confidence; with more, it is taken as upside down only
 when the vote is clear for their number (``FLIP_Z``). Where the ink's axis disagrees with
 confident words, the words keep theirs when they read along it (x-height bands) better
-than along the ink's (:func:`_words_read_along`). Without an image only step 1 runs: 0 or 90 comes back, the sense unknown (confidence
+than along the ink's (:func:`_reads_along`). Without an image only step 1 runs: 0 or 90 comes back, the sense unknown (confidence
 halved). numpy and OpenCV only.
 """
 
@@ -188,19 +188,23 @@ def detect_orientation(image, words, use_ink_axis=True):
         base, skew, conf_axis = 0, 0.0, 0.0
     if image is None:
         return base, float(skew), 0.5 * conf_axis
+    sense = None  # the words' vote along the axis taken, once computed
     if use_ink_axis:
         ink_base, ink_skew, ratio = ink_axis(image)
         # the ink's axis overrides the words' where its profiles are clear, and clearer
-        # still against confident words
+        # still against confident words, unless those read along their own axis
         clear = ratio >= INK_AXIS_RATIO * (2.0 if conf_axis >= 0.8 else 1.0)
-        if ink_base != base and (clear or len(q) == 0) and not (
-                conf_axis >= 0.8 and _words_read_along(image, q, base + skew, ink_base + ink_skew)):
-            base, skew, conf_axis = ink_base, ink_skew, min(1.0, (ratio - 1.0))
+        if ink_base != base and (clear or len(q) == 0):
+            if conf_axis >= 0.8:
+                sense = ink_sense(image, q, base + skew)
+            if sense is None or not _reads_along(image, q, sense, ink_base + ink_skew):
+                base, skew, conf_axis = ink_base, ink_skew, min(1.0, (ratio - 1.0))
+                sense = None
         elif ink_base == base:
             # the ink's skew: on docbench-dev the profiles give it to 0.04 degrees (median
             # error), a detector's word boxes to 0.6 (tight ground-truth boxes to 0.03)
             skew = ink_skew
-    vote, _, voters = ink_sense(image, q, base + skew)
+    vote, _, voters = sense if sense is not None else ink_sense(image, q, base + skew)
     if voters < MIN_VOTERS:  # too little lower-case text to tell: upright, as most scans are
         return base, float(skew), 0.5 * conf_axis * voters / MIN_VOTERS
     # upside down only on a clear vote: its margin, in units of the spread a mean of
@@ -212,18 +216,16 @@ def detect_orientation(image, words, use_ink_axis=True):
     return int(angle), float(skew), float(conf)
 
 
-def _words_read_along(image, quads, theta_words, theta_ink):
-    """Do confident words read along their own axis rather than the ink's? True when, read
-    along their axis, at least ``MIN_VOTERS`` of them show an x-height band
-    (:func:`ink_sense`), more than read along the ink's. A photographed page's background
-    (a table's grain, stripes, the paper's edges) can give the ink's profiles a sharp axis
-    of its own across well-read words; the fragments a detector makes of a page turned
-    sideways show no x-height band along their long edges."""
-    _, _, along_words = ink_sense(image, quads, theta_words)
-    if along_words < MIN_VOTERS:
+def _reads_along(image, quads, sense, theta_ink):
+    """Do confident words read along their own axis rather than the ink's? ``sense``: their
+    :func:`ink_sense` along their own axis. True when at least ``MIN_VOTERS`` of them show
+    an x-height band there, more than along the ink's axis ``theta_ink``. A photographed
+    page's background (a table's grain, stripes, the paper's edges) can give the ink's
+    profiles a sharp axis of its own across well-read words; the fragments a detector
+    makes of a page turned sideways show no x-height band along their long edges."""
+    if sense[2] < MIN_VOTERS:
         return False
-    _, _, along_ink = ink_sense(image, quads, theta_ink)
-    return along_words > along_ink
+    return sense[2] > ink_sense(image, quads, theta_ink)[2]
 
 
 # ----------------------------------------------------------------------------- frames
