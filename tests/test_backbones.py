@@ -160,3 +160,34 @@ def test_bad_arguments():
         build_backbone("resnet18", frozen_stages=5)
     with pytest.raises(ValueError, match="resnet50"):
         build_backbone("resnet51")
+
+
+def test_fast_stem_keeps_the_strides_with_a_third_of_the_stem_work():
+    std = build_backbone("resnet18", width=0.5)
+    fast = build_backbone("resnet18", width=0.5, stem="fast")
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        a, b = std.eval()(x), fast.eval()(x)
+    assert [t.shape for t in a] == [t.shape for t in b]  # C2..C5 at strides 4..32
+    assert isinstance(fast.maxpool, torch.nn.Identity)
+
+    def stem_macs(net):  # multiply-adds per output pixel of the stride-2 map, summed
+        convs = [m for m in net.conv1.modules() if isinstance(m, torch.nn.Conv2d)]
+        total = 0.0
+        for k, c in enumerate(convs):
+            per = c.in_channels * c.out_channels * c.kernel_size[0] * c.kernel_size[1]
+            total += per / (4.0 ** k)  # each later conv runs at a quarter of the pixels
+        return total
+    assert stem_macs(fast) < stem_macs(std) / 2.5
+    # the rest of the network is the standard one: the same parameters outside the stem
+    rest = {k: v.shape for k, v in std.state_dict().items() if not k.startswith("conv1")}
+    assert {k: v.shape for k, v in fast.state_dict().items() if not k.startswith("conv1")} == rest
+
+
+def test_fast_stem_is_for_resnets_without_imagenet_weights(tmp_path):
+    with pytest.raises(ValueError, match="stem"):
+        build_backbone("resnet18", stem="tiny")
+    with pytest.raises(ValueError, match="ResNets only"):
+        build_backbone("vgg16", stem="fast")
+    with pytest.raises(ValueError, match="stem: standard"):
+        build_backbone("resnet18", pretrained=str(tmp_path / "r18.pth"), stem="fast")

@@ -8,12 +8,13 @@ import torch
 from conftest import tiny_config
 
 
-def _export(tmp_path, method="db"):
+def _export(tmp_path, method="db", **extra):
     from textseg.export import export_onnx
     from textseg.model import build_model
 
     torch.manual_seed(0)
-    model = build_model(tiny_config(method), load_pretrained=False)
+    cfg = tiny_config(method, **extra)
+    model = build_model(cfg, load_pretrained=False)
     g = torch.Generator().manual_seed(1)
     for m in model.head.modules():  # BatchNorm statistics far from (0, 1): folding matters
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -23,7 +24,7 @@ def _export(tmp_path, method="db"):
             m.weight.data.copy_(torch.randn(n, generator=g))
             m.bias.data.copy_(torch.randn(n, generator=g))
     path = str(tmp_path / f"{method}.onnx")
-    export_onnx(model.eval(), path, cfg=tiny_config(method), check=False)
+    export_onnx(model.eval(), path, cfg=cfg, check=False)
     return path
 
 
@@ -139,3 +140,24 @@ def test_quantized_db_model_runs_the_rewritten_graph(tmp_path):
     quantize_onnx(path, str(tmp_path / "c2.onnx"), calib=1, cache=str(cache))
     assert cache.exists() and (tmp_path / "ranges.rewritten.json").exists()
     assert a.shape == b.shape and float(np.abs(a - b).max()) < 0.25  # both near the fp32 maps
+
+
+def test_fast_variant_gets_both_rewrites_exactly(tmp_path):
+    """The fast stem's first conv (3x3/2 on the image) goes through SpaceToDepth too."""
+    from textseg.onnx_passes import fuse_upsampling, space_to_depth_stem
+
+    path = _export(tmp_path, model__backbone__stem="fast", model__trunk__fuse_kernel=1)
+    proto = onnx.load(path)
+    first = next(n for n in proto.graph.node if n.op_type == "Conv")
+    assert [a.ints for a in first.attribute if a.name == "kernel_shape"][0] == [3, 3]
+    assert not any(n.op_type == "MaxPool" for n in proto.graph.node)
+    assert space_to_depth_stem(proto) == 1 and fuse_upsampling(proto) == 1
+    onnx.checker.check_model(proto)
+    stem = next(n for n in proto.graph.node if n.op_type == "Conv")
+    assert {a.name: list(a.ints) for a in stem.attribute}["kernel_shape"] == [2, 2]
+    rng = np.random.default_rng(3)
+    for hw in ((64, 96), (67, 101)):
+        x = rng.random((1, 3) + hw, dtype=np.float32)
+        ref, new = _run(path, x), _run(proto, x)
+        assert ref[0].shape == new[0].shape == (1, 1) + hw
+        assert float(np.abs(ref[0] - new[0]).max()) < 1e-5

@@ -109,3 +109,18 @@ def test_trunks_reject_wrong_feature_lists():
     for cls in (FCN, UNet, FPN):
         with pytest.raises(ValueError, match="C2..C5"):
             cls([64, 128, 256], 8)
+
+
+def test_fpn_fuse_kernel_one_is_a_1x1_fusion():
+    from textseg.model import build_trunk
+
+    chans = [16, 32, 64, 128]
+    feats = [torch.randn(1, c, 32 // 2 ** k, 48 // 2 ** k) for k, c in enumerate(chans)]
+    fpn = build_trunk("fpn", chans, 8, fuse_kernel=1).eval()
+    assert fpn.fuse[0].kernel_size == (1, 1)
+    assert fpn(feats).shape == (1, 8, 32, 48)
+    assert build_trunk("fpn", chans, 8).fuse[0].kernel_size == (3, 3)
+    with pytest.raises(ValueError, match="fpn trunk only"):
+        build_trunk("unet", chans, 8, fuse_kernel=1)
+    with pytest.raises(ValueError, match="fuse_kernel"):
+        FPN(chans, 8, fuse_kernel=5)

@@ -36,8 +36,8 @@ LEVELS = ("word", "line")
 DEFAULTS = {
     "model": {
         "backbone": {"name": "resnet50", "pretrained": None, "frozen_stages": -1, "frozen_bn": False,
-                     "width": 1.0},
-        "trunk": {"name": "fpn", "channels": 256, "variant": None, "fc": False},
+                     "width": 1.0, "stem": "standard"},
+        "trunk": {"name": "fpn", "channels": 256, "variant": None, "fc": False, "fuse_kernel": 3},
         "head": {"method": "east"},  # + the method's HEAD_DEFAULTS
         "targets": {},               # the method's TARGET_DEFAULTS
         "loss": {},                  # the method's LOSS_DEFAULTS
@@ -95,6 +95,8 @@ SYNTH_DEFAULTS = {"dir": None, "on_the_fly": False, "ratio": 1.0, "seed": 0}
 #: dotted key -> allowed values
 ENUMS = {
     "model.backbone.name": BACKBONE_NAMES,
+    "model.backbone.stem": ("standard", "fast"),
+    "model.trunk.fuse_kernel": (1, 3),
     "model.trunk.name": TRUNK_NAMES,
     "model.trunk.variant": TRUNK_VARIANTS,
     "train.optimizer.name": ("adam", "adamw", "sgd"),

@@ -26,8 +26,9 @@ PAD_MULTIPLE = 32
 
 def build_trunk(name: str, in_channels: Sequence[int], channels: int,
                 variant: Optional[str] = None, fc: bool = False,
-                pyramid: bool = False) -> nn.Module:
-    """A trunk by name; ``variant`` and ``fc`` belong to FCN only.
+                pyramid: bool = False, fuse_kernel: int = 3) -> nn.Module:
+    """A trunk by name; ``variant`` and ``fc`` belong to FCN only, ``fuse_kernel`` (the
+    kernel of the conv that fuses P2..P5, 3 or 1) to FPN only.
 
     ``pyramid=True``: the model will use ``forward_pyramid`` only (FPN without its fusion conv).
     """
@@ -44,6 +45,10 @@ def build_trunk(name: str, in_channels: Sequence[int], channels: int,
         options["fc"] = True
     if options and name != "fcn":
         raise ValueError(f"trunk {name!r} takes no {'/'.join(options)} option (fcn only)")
+    if int(fuse_kernel) != 3:
+        if name != "fpn":
+            raise ValueError(f"model.trunk.fuse_kernel applies to the fpn trunk only, not {name!r}")
+        options["fuse_kernel"] = int(fuse_kernel)
     return TRUNKS[name](list(in_channels), int(channels), **options)
 
 
@@ -112,9 +117,11 @@ def build_model(cfg: dict, load_pretrained: bool = True) -> TextSegModel:
     method = spec(m["head"]["method"])
     backbone = build_backbone(b["name"], pretrained=b.get("pretrained") if load_pretrained else None,
                               frozen_stages=b.get("frozen_stages", -1),
-                              frozen_bn=b.get("frozen_bn", False), width=b.get("width", 1.0))
+                              frozen_bn=b.get("frozen_bn", False), width=b.get("width", 1.0),
+                              stem=b.get("stem", "standard"))
     trunk = build_trunk(t["name"], backbone.out_channels, t["channels"], t.get("variant"),
-                        t.get("fc", False), pyramid=method.input == "pyramid")
+                        t.get("fc", False), pyramid=method.input == "pyramid",
+                        fuse_kernel=t.get("fuse_kernel", 3))
     head_opts = {k: v for k, v in m["head"].items() if k != "method"}
     head = method.head_class()(trunk.out_channels, **head_opts)
     return TextSegModel(backbone, trunk, head, method.input, method.needs_targets,

@@ -59,19 +59,38 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-class ResNet(Backbone):
-    """Stem (7x7/2 conv, 3x3/2 max pool) then four stages; returns [C2, C3, C4, C5]."""
+#: stems of :class:`ResNet`: ``standard`` is torchvision's (7x7/2 conv, 3x3/2 max pool);
+#: ``fast`` is two 3x3/2 convolutions (half the stem's channels, then all of them) and no
+#: pool, a third of the standard stem's multiply-adds at the same stride 4 (the standard
+#: stem is a quarter of a half-width ResNet-18's work on a page)
+STEMS = ("standard", "fast")
 
-    def __init__(self, block, layers, width=1.0):
+
+class ResNet(Backbone):
+    """Stem (``standard``: 7x7/2 conv, 3x3/2 max pool; ``fast``: two 3x3/2 convs) then four
+    stages; returns [C2, C3, C4, C5]."""
+
+    def __init__(self, block, layers, width=1.0, stem="standard"):
         super().__init__()
         # ``width`` scales every stage's channels (1.0 = torchvision's ResNet; 0.5 = the
         # compact document backbone, 4x fewer FLOPs). ImageNet weights need width 1.0.
         planes = [max(8, int(round(p * width))) for p in (64, 128, 256, 512)]
         self.width = float(width)
-        self.conv1 = nn.Conv2d(3, planes[0], 7, stride=2, padding=3, bias=False)
+        if stem not in STEMS:
+            raise ValueError(f"unknown ResNet stem {stem!r}; choose from {', '.join(STEMS)}")
+        self.stem = stem
+        if stem == "fast":
+            half = max(8, planes[0] // 2)
+            self.conv1 = nn.Sequential(nn.Conv2d(3, half, 3, stride=2, padding=1, bias=False),
+                                       nn.BatchNorm2d(half), nn.ReLU(inplace=True),
+                                       nn.Conv2d(half, planes[0], 3, stride=2, padding=1,
+                                                 bias=False))
+            self.maxpool = nn.Identity()
+        else:
+            self.conv1 = nn.Conv2d(3, planes[0], 7, stride=2, padding=3, bias=False)
+            self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.bn1 = nn.BatchNorm2d(planes[0])
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self._cin = planes[0]
         self.layer1 = self._stage(block, planes[0], layers[0], 1)
         self.layer2 = self._stage(block, planes[1], layers[1], 2)
@@ -103,17 +122,17 @@ class ResNet(Backbone):
         return [c2, c3, c4, c5]
 
 
-def resnet18(width=1.0):
-    return ResNet(BasicBlock, [2, 2, 2, 2], width)
+def resnet18(width=1.0, stem="standard"):
+    return ResNet(BasicBlock, [2, 2, 2, 2], width, stem)
 
 
-def resnet34(width=1.0):
-    return ResNet(BasicBlock, [3, 4, 6, 3], width)
+def resnet34(width=1.0, stem="standard"):
+    return ResNet(BasicBlock, [3, 4, 6, 3], width, stem)
 
 
-def resnet50(width=1.0):
-    return ResNet(Bottleneck, [3, 4, 6, 3], width)
+def resnet50(width=1.0, stem="standard"):
+    return ResNet(Bottleneck, [3, 4, 6, 3], width, stem)
 
 
-def resnet101(width=1.0):
-    return ResNet(Bottleneck, [3, 4, 23, 3], width)
+def resnet101(width=1.0, stem="standard"):
+    return ResNet(Bottleneck, [3, 4, 23, 3], width, stem)
