@@ -56,7 +56,8 @@ def test_overrides_are_parsed_as_yaml_and_typed():
                              "data.val=/some/dir", "model.backbone.pretrained=r50.pth"])
     assert cfg["train"]["optimizer"]["lr"] == 1e-4
     assert cfg["train"]["clip_grad"] == 1.0 and isinstance(cfg["train"]["clip_grad"], float)
-    assert cfg["model"]["trunk"] == {"name": "fcn", "channels": 256, "variant": "16s", "fc": False}
+    assert cfg["model"]["trunk"] == {"name": "fcn", "channels": 256, "variant": "16s", "fc": False,
+                                     "fuse_kernel": 3}
     assert cfg["data"]["augment"]["scale"] == [1.0, 1.5]
     assert cfg["model"]["head"]["width"] == 12 and cfg["infer"]["decode"]["nms"] == [1, 2]
     assert cfg["train"]["amp"] == "bf16" and cfg["data"]["val"] == "/some/dir"
