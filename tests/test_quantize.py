@@ -101,3 +101,31 @@ def test_shipped_default_is_int8_and_fp32_stays_selectable():
     a = Detector.load(threads=1)(page)
     b = Detector.load("default-fp32", threads=1)(page)
     assert len(a) > 20 and abs(len(a) - len(b)) <= max(2, 0.03 * len(b))
+
+
+def test_shipped_fast_variant_is_selectable_and_finds_the_same_words():
+    """'fast' is the int8 fast variant (fast stem, 1x1 fusion)."""
+    import json
+
+    from PIL import Image
+
+    from textseg.detector import default_model_path
+
+    path = default_model_path("fast")
+    assert os.path.basename(path) == "fast.int8.onnx"
+    meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+    cfg = json.loads(meta["textseg.config"])
+    assert cfg["model"]["backbone"]["stem"] == "fast"
+    assert cfg["model"]["trunk"]["fuse_kernel"] == 1
+    assert json.loads(meta["textseg.quantization"])["rewrites"] == {"fuse_upsampling": 1,
+                                                                   "space_to_depth_stem": 1}
+    # the infer settings are the default's (the same decoder, scale and line settings)
+    ref = json.loads({p.key: p.value for p in onnx.load(default_model_path()).metadata_props}
+                     ["textseg.config"])
+    assert cfg["infer"] == ref["infer"]
+    page = np.asarray(Image.open(os.path.join(ROOT, "examples", "page.jpg")).convert("RGB"))
+    page = page[: page.shape[0] // 3]
+    det = Detector.load("fast", threads=1)
+    assert det.name == "textseg-fast"
+    a, b = det(page), Detector.load(threads=1)(page)
+    assert len(a) > 20 and abs(len(a) - len(b)) <= max(2, 0.05 * len(b))

@@ -30,9 +30,10 @@ from .types import Detection, ImageInput, Maps
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(__file__), "weights")
 #: the shipped model, first found wins: int8 (the default), fp32 ONNX, fp16 training weights
 DEFAULT_MODEL_NAMES = ("default.int8.onnx", "default.onnx", "default.pt")
-#: ``model`` names for the shipped model: the int8 default and its fp32 original
+#: ``model`` names for the shipped models: the int8 default, its fp32 original, and the
+#: int8 fast variant (fast stem, 1x1 FPN fusion; docs/default-model.md "The fast variant")
 DEFAULT_ALIASES = {"default": None, "default-int8": "default.int8.onnx",
-                   "default-fp32": "default.onnx"}
+                   "default-fp32": "default.onnx", "fast": "fast.int8.onnx"}
 
 #: key of the ONNX metadata entry that carries the model's config (JSON)
 ONNX_CONFIG_KEY = "textseg.config"
@@ -637,7 +638,8 @@ def tile_config(cfg: Mapping) -> dict:
 
 def default_model_path(which: str = "default") -> Optional[str]:
     """The shipped model's file: ``default`` (int8 where installed, else fp32, else the
-    training weights), ``default-int8`` or ``default-fp32`` (``fp32``); None if missing."""
+    training weights), ``default-int8``, ``default-fp32`` (``fp32``) or ``fast`` (the int8
+    fast variant); None if missing."""
     if which == "fp32":
         which = "default-fp32"
     if DEFAULT_ALIASES.get(which):

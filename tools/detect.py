@@ -32,7 +32,7 @@ def parse_args(argv):
     ap.add_argument("--out", metavar="DIR", help="output folder (default: JSON to stdout)")
     ap.add_argument("--model", metavar="PATH",
                     help="checkpoint (.pt) or ONNX file (default: the shipped document model, int8; "
-                         "default-fp32: its fp32 original)")
+                         "default-fp32: its fp32 original; fast: the int8 fast variant)")
     ap.add_argument("--checkpoint", metavar="PATH", help="same as --model (checkpoint)")
     ap.add_argument("--config", metavar="CFG",
                     help="YAML whose infer section (resize policy, decoder settings) replaces "

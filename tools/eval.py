@@ -33,7 +33,7 @@ def build_parser():
     model = ap.add_argument_group("model mode: run a detector on --data and score it")
     model.add_argument("--checkpoint", "--model", dest="model", metavar="PATH",
                        help="checkpoint (.pt) or ONNX file; 'default' for the shipped model (int8), "
-                            "'default-fp32' for its fp32 original")
+                            "'default-fp32' for its fp32 original, 'fast' for the int8 fast variant")
     model.add_argument("--config", metavar="CFG",
                        help="YAML whose infer section (resize, decode) replaces the model's")
     model.add_argument("--data", metavar="DIR", help="ICDAR-format folder with images and GT")
