@@ -129,3 +129,24 @@ def test_shipped_fast_variant_is_selectable_and_finds_the_same_words():
     assert det.name == "textseg-fast"
     a, b = det(page), Detector.load(threads=1)(page)
     assert len(a) > 20 and abs(len(a) - len(b)) <= max(2, 0.05 * len(b))
+
+
+def test_int8_files_declare_only_the_opsets_their_nodes_use(tmp_path, tiny_onnx):
+    """onnxruntime's quantiser declares every domain it knows (ai.onnx.ml 5, ...); an older
+    runtime the package allows (onnxruntime 1.17) then refuses the file. The shipped int8
+    files and every file quantize_onnx writes keep the opsets their nodes use only."""
+    from textseg.detector import default_model_path
+    from textseg.quantize import drop_unused_opsets, quantize_onnx
+
+    out = str(tmp_path / "q.onnx")
+    quantize_onnx(tiny_onnx, out, calib=1)
+    for path in (out, default_model_path("default-int8"), default_model_path("fast")):
+        m = onnx.load(path)
+        used = {n.domain or "" for n in m.graph.node}
+        declared = {o.domain or "" for o in m.opset_import}
+        assert declared == used | {""}, (path, declared, used)
+        assert [o.version for o in m.opset_import if (o.domain or "") == ""] == [17]
+    m = onnx.load(out)
+    m.opset_import.add(domain="ai.onnx.ml", version=5)
+    assert drop_unused_opsets(m) == ["ai.onnx.ml"]
+    assert {o.domain for o in m.opset_import} == {""}

@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import ConfigError, ModelError
 
-__all__ = ["quantize_onnx", "calibration_batches", "save_optimized", "compare", "verdict",
+__all__ = ["quantize_onnx", "calibration_batches", "drop_unused_opsets", "save_optimized", "compare", "verdict",
            "CALIB_METHODS", "DEFAULT_CALIB", "SHIP_TOLERANCE"]
 
 #: calibration pages by default
@@ -206,6 +206,7 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
                         extra_options=extra,
                         calibration_cache_path=_cache_path(cache, rewrites))
         model = onnx.load(raw)
+        drop_unused_opsets(model)
         # shapes inferred for one size are wrong for others (dynamic H, W): onnxruntime
         # infers its own, so keep none
         del model.graph.value_info[:]
@@ -229,6 +230,20 @@ def quantize_onnx(src, dst, calib=DEFAULT_CALIB, seed=CALIB_SEED, per_channel=Tr
     return {"path": dst, "bytes": os.path.getsize(dst), "fp32_bytes": os.path.getsize(src),
             "seconds": time.perf_counter() - t0, "quantize_nodes": n_q, "notes": notes,
             **settings}
+
+
+def drop_unused_opsets(model) -> list:
+    """Leave out the opset imports of ``model`` (onnx.ModelProto, in place) that no node
+    uses. onnxruntime's quantiser declares every domain it knows (``ai.onnx.ml`` 5,
+    ``com.microsoft``, ...), and a runtime that does not know one of those versions refuses
+    the whole file: onnxruntime 1.17, the oldest the package allows, rejects ``ai.onnx.ml``
+    5 although no node of a textseg model is from it. Returns the domains dropped."""
+    used = {n.domain or "" for n in model.graph.node}
+    keep = [o for o in model.opset_import if (o.domain or "") in used or o.domain in ("", "ai.onnx")]
+    dropped = [o.domain for o in model.opset_import if o not in keep]
+    del model.opset_import[:]
+    model.opset_import.extend(keep)
+    return dropped
 
 
 def save_optimized(src, dst, threads=None) -> dict:
