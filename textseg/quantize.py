@@ -33,8 +33,8 @@ import numpy as np
 
 from .errors import ConfigError, ModelError
 
-__all__ = ["quantize_onnx", "calibration_batches", "drop_unused_opsets", "save_optimized", "compare", "verdict",
-           "CALIB_METHODS", "DEFAULT_CALIB", "SHIP_TOLERANCE"]
+__all__ = ["quantize_onnx", "calibration_batches", "drop_unused_opsets", "save_optimized",
+           "compare", "verdict", "CALIB_METHODS", "DEFAULT_CALIB", "SHIP_TOLERANCE"]
 
 #: calibration pages by default
 DEFAULT_CALIB = 16
@@ -238,7 +238,20 @@ def drop_unused_opsets(model) -> list:
     ``com.microsoft``, ...), and a runtime that does not know one of those versions refuses
     the whole file: onnxruntime 1.17, the oldest the package allows, rejects ``ai.onnx.ml``
     5 although no node of a textseg model is from it. Returns the domains dropped."""
-    used = {n.domain or "" for n in model.graph.node}
+    from onnx import AttributeProto
+
+    def domains(graph):
+        out = set()
+        for n in graph.node:
+            out.add(n.domain or "")
+            for a in n.attribute:  # If / Loop bodies
+                subs = [a.g] if a.type == AttributeProto.GRAPH else (
+                    list(a.graphs) if a.type == AttributeProto.GRAPHS else [])
+                for sub in subs:
+                    out |= domains(sub)
+        return out
+
+    used = domains(model.graph)
     keep = [o for o in model.opset_import if (o.domain or "") in used or o.domain in ("", "ai.onnx")]
     dropped = [o.domain for o in model.opset_import if o not in keep]
     del model.opset_import[:]
