@@ -65,6 +65,12 @@ def test_student_needs_a_standard_resnet_fpn_teacher(tmp_path, synth_dir):
     r = _tool("--teacher", str(tmp_path / "none.pt"), "--data", synth_dir,
               "--out", str(tmp_path / "s.pt"))
     assert r.returncode == 2 and "none.pt" in r.stderr and "Traceback" not in r.stderr
+    _teacher(tmp_path / "t.pt")
+    for data in (str(tmp_path / "nowhere"), str(tmp_path)):  # absent; no images in it
+        r = _tool("--teacher", str(tmp_path / "t.pt"), "--data", data,
+                  "--out", str(tmp_path / "s.pt"), "--steps", "1")
+        assert r.returncode == 2 and "Traceback" not in r.stderr
+        assert data in r.stderr.strip().splitlines()[-1]
     (tmp_path / "s.pt").write_bytes(b"keep")
     r = _tool("--teacher", str(tmp_path / "fast.pt"), "--data", synth_dir,
               "--out", str(tmp_path / "s.pt"))

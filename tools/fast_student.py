@@ -97,6 +97,8 @@ def main(argv=None):
           file=sys.stderr)
 
     folder = os.path.join(args.data, "images") if os.path.isdir(os.path.join(args.data, "images")) else args.data
+    if not os.path.isdir(folder):
+        _common.fail(f"{folder}: no such folder (--data: a folder of pages, or one with images/)")
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder)
                    if f.lower().endswith(tuple(IMAGE_EXTENSIONS)))
     if not files:
