@@ -386,3 +386,32 @@ def test_weak_segments_are_dropped_like_marks():
     assert len(lay.lines) == 1 and sorted(w.index for w in lay.words) == [0, 1, 2]
     lay = analyze(dets, size=(400, 300), line_options={"min_score": 0.65}, drop_marks=False)
     assert len(lay.lines) == 2
+
+
+def _header_row_page(width_rows, seed=11):
+    """Rows of plain text ``width_rows`` row heights wide, and under them a header row
+    "Description   Qty   RM   Amount" whose gaps are all alike (2 row heights, 5 word
+    spaces)."""
+    rng = np.random.default_rng(seed)
+    text, rows = paragraph(100, 100, 6, width_rows * H, rng)
+    y = 100 + 8 * 1.5 * H
+    header = row(100, y, [110, 45, 35, 90], gap=2.0 * H)
+    return text + header, rows, list(range(len(text), len(text) + 4))
+
+
+def test_narrow_pages_cut_evenly_spaced_header_rows():
+    """A receipt's text is 30-48 characters wide (under ``narrow_page`` row heights): no
+    line there is justified, so a header row whose gaps are all alike is cut at each of
+    them. On a page as wide as a letter the same row looks justified and stays whole."""
+    quads, rows, head = _header_row_page(22)
+    got = members(segments_of(quads), quads)
+    assert sorted(rows + [[k] for k in head]) == got
+    # the gate off: the justified-line rule keeps the row together
+    assert head in members(segments_of(quads, narrow_page=0), quads)
+    # the same rows on a wide page
+    quads, rows, head = _header_row_page(50)
+    assert head in members(segments_of(quads), quads)
+    assert sorted(rows + [head]) == members(segments_of(quads), quads)
+    # narrow_row_gap: how wide, in the row's own spaces, a gap may be and not end a segment
+    quads, rows, head = _header_row_page(22)
+    assert head in members(segments_of(quads, narrow_row_gap=1.8), quads)

@@ -64,6 +64,8 @@ SEGMENT_DEFAULTS = {
     "split_gap": 4.0,         # one wider than this x the word space ...
     "min_split_gap": 0.9,     # ... and than this ends it anyway, unless the row's own
     "row_gap": 1.8,           # spaces are as wide (within this factor: justified lines)
+    "narrow_page": 30.0,      # a page whose text spans fewer row heights across than this
+    "narrow_row_gap": 0.0,    # ... is a receipt's column, not justified text: its row_gap
     "column_gap": 1.3,        # x the row's spaces: a gap on an aligned gutter ends a segment
     "min_space": 0.05,        # smaller gaps are letter gaps (a word cut in pieces)
     "block_rows": 6.0,        # the block: rows this many row heights above and below
@@ -338,7 +340,10 @@ def _segment_cuts(geom, row, i, j, gap, opts):
 
     * it is wider than ``split_gap`` x the word space (and ``min_split_gap``), and than
       ``row_gap`` x the row's own spacing (justified lines stretch every space of a row
-      alike, and keep them); or
+      alike, and keep them); on a narrow page (its text spans fewer than ``narrow_page``
+      row heights across: a receipt's 30 to 48 character columns, where no line is
+      justified) ``narrow_row_gap`` takes the place of ``row_gap`` (0: every such gap
+      ends the segment, as a header row "Desc   Qty   RM   Amt" should); or
     * it is wider than ``segment_gap`` x the word space (and ``min_segment_gap``), not
       as wide as the row's spaces, and lies on a gutter (:func:`_on_gutter`, the strip
       running through the rows above or those below); or
@@ -376,7 +381,10 @@ def _segment_cuts(geom, row, i, j, gap, opts):
     n_links = np.bincount(r[word_gap], minlength=n_rows)
     row_q = _group_median(r[word_gap], g[word_gap], n_rows, q=0.25)
     own = np.where(n_links[r] >= 2, row_q[r], space)
-    stretched = g <= opts["row_gap"] * np.maximum(own, space)  # as wide as the row's spaces
+    row_gap = opts["row_gap"]
+    if opts["narrow_page"] > 0 and _text_span(quads, rot, row_h) < opts["narrow_page"]:
+        row_gap = opts["narrow_row_gap"]  # a receipt: no justified lines
+    stretched = g <= row_gap * np.maximum(own, space)  # as wide as the row's spaces
     wide = g > np.maximum(opts["segment_gap"] * space, opts["min_segment_gap"])
     very = g > np.maximum(opts["split_gap"] * space, opts["min_split_gap"])
     cut = very & ~stretched
@@ -434,6 +442,17 @@ def _segment_cuts(geom, row, i, j, gap, opts):
                 both[k] = rep >= opts["table_repeat_need"]
             cut[t] = both
     return cut, page, opts["segment_gap"] * page
+
+
+def _text_span(quads, rot, row_h):
+    """How many row heights the page's text spans along its lines: from the 2nd to the
+    98th percentile of the words' start and end (stray specks and a wide header or
+    footer weigh little), over the median row height."""
+    x = (quads @ rot[0])  # (M, 4) positions along the lines
+    h = float(np.median(row_h))
+    if len(x) < 2 or not h > 0:
+        return np.inf
+    return float(np.percentile(x.max(1), 98) - np.percentile(x.min(1), 2)) / h
 
 
 def _aligned(quads, rot, i, j, h, rows, tol=0.15, need=1):
