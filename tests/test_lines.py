@@ -316,11 +316,15 @@ def test_table_cells_end_segments_justified_rows_do_not():
         gap = (262 - sum(widths)) / (len(widths) - 1)
         assert 1.1 * H <= gap <= 1.4 * H
         par += row(40, 300 + 1.5 * H * k, widths, gap=gap)
-    body = []  # text above with the page's normal spaces (0.3 heights)
+    body = []  # text above with the page's normal spaces (0.3 heights), a letter wide
     for k in range(8):
-        body += row(40, 40 + 1.5 * H * k, [int(v) for v in rng.integers(20, 60, 5)], gap=0.3 * H)
+        body += row(40, 40 + 1.5 * H * k, [int(v) for v in rng.integers(20, 60, 16)], gap=0.3 * H)
     dets = [(q, 0.9) for q in body + par]
     assert len(segment_lines(dets)) == 8 + 5
+    # as narrow as a receipt (the text 20 heights across), rows are not justified there
+    narrow = [(q, 0.9) for q in [b for k, b in enumerate(body) if k % 16 < 5] + par]
+    assert len(segment_lines(narrow)) > 8 + 5
+    assert len(segment_lines(narrow, narrow_page=0)) == 8 + 5
     assert len(segment_lines(dets, table_uniform=0.0)) > 8 + 5  # the guard is what keeps them
 
 
@@ -415,3 +419,25 @@ def test_narrow_pages_cut_evenly_spaced_header_rows():
     # narrow_row_gap: how wide, in the row's own spaces, a gap may be and not end a segment
     quads, rows, head = _header_row_page(22)
     assert head in members(segments_of(quads, narrow_row_gap=1.8), quads)
+
+
+def test_narrow_pages_measure_item_blocks_by_the_page_word_space():
+    """On a receipt the block of item rows ("1   3.50   5.69", ragged, so no column rule
+    applies) has its column gaps for its word space; the page's text has the real one.
+    Narrow pages take the smaller: every 2-row-height gap ends a segment."""
+    rng = np.random.default_rng(3)
+    quads, rows = paragraph(100, 100, 10, 22 * H, rng)
+    first = len(quads)
+    y = 100 + 11 * 1.5 * H
+    for r in range(14):
+        a = word(100 + rng.uniform(0, 6) * H, y + r * 1.5 * H, rng.uniform(2, 5) * H)
+        b = word(float(a[1, 0]) + 2.0 * H, y + r * 1.5 * H, rng.uniform(1.5, 3) * H)
+        c = word(float(b[1, 0]) + 2.0 * H, y + r * 1.5 * H, rng.uniform(1.5, 3) * H)
+        quads += [a, b, c]
+    got = members(segments_of(quads), quads)
+    assert [[k] for k in range(first, len(quads))] == [g for g in got if g[0] >= first]
+    assert sorted(rows) == [g for g in got if g[0] < first]
+    # the block's own mode (wide pages): most item rows stay whole
+    joined = [g for g in members(segments_of(quads, narrow_page=0), quads) if len(g) > 1
+              and g[0] >= first]
+    assert len(joined) >= 7

@@ -343,7 +343,9 @@ def _segment_cuts(geom, row, i, j, gap, opts):
       alike, and keep them); on a narrow page (its text spans fewer than ``narrow_page``
       row heights across: a receipt's 30 to 48 character columns, where no line is
       justified) ``narrow_row_gap`` takes the place of ``row_gap`` (0: every such gap
-      ends the segment, as a header row "Desc   Qty   RM   Amt" should); or
+      ends the segment, as a header row "Desc   Qty   RM   Amt" should), and the word
+      space is the page's where the block's is wider (a block of item rows, whose gaps
+      are mostly column gaps, has a column gap for its mode); or
     * it is wider than ``segment_gap`` x the word space (and ``min_segment_gap``), not
       as wide as the row's spaces, and lies on a gutter (:func:`_on_gutter`, the strip
       running through the rows above or those below); or
@@ -383,7 +385,8 @@ def _segment_cuts(geom, row, i, j, gap, opts):
     own = np.where(n_links[r] >= 2, row_q[r], space)
     row_gap = opts["row_gap"]
     if opts["narrow_page"] > 0 and _text_span(quads, rot, row_h) < opts["narrow_page"]:
-        row_gap = opts["narrow_row_gap"]  # a receipt: no justified lines
+        row_gap = opts["narrow_row_gap"]  # a receipt: no justified lines, and blocks of
+        space = np.minimum(space, page)  # table rows whose mode is the column gap
     stretched = g <= row_gap * np.maximum(own, space)  # as wide as the row's spaces
     wide = g > np.maximum(opts["segment_gap"] * space, opts["min_segment_gap"])
     very = g > np.maximum(opts["split_gap"] * space, opts["min_split_gap"])
