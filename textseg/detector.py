@@ -417,13 +417,15 @@ class Detector:
         boxes alone: the page's axis and skew come from the words, and it is read upright.
         ``tools/detect.py`` also reads the ink for the page's orientation (70-90 ms a page),
         which matters on pages turned sideways or upside down (the order and start point
-        of their lines; ``--orientation`` detects such pages again, upright)."""
+        of their lines; ``--orientation`` detects such pages again, upright). Drawn rules
+        (table and form cells) are read from the image: no line crosses one."""
         if level == "line":
             from .layout import analyze
 
             h, w = image.shape[:2]
             lay = analyze(dets, None, size=(w, h), drop_marks=True,
-                          pad=self.pad if pad else 0.0, line_options=self.line_options())
+                          pad=self.pad if pad else 0.0, line_options=self.line_options(),
+                          rules=image)
             return lay.detections("line")
         if pad and self.pad:
             dets = pad_detections(dets, self.pad)

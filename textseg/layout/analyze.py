@@ -26,6 +26,7 @@ from .lines import _as_quad, label_boxes, line_labels
 from .order import reading_order
 from .orientation import detect_orientation, ink_sense
 from .page import Block, Line, PageLayout, Word
+from .rules import RuleMap, rule_map
 
 __all__ = ["analyze", "reading_start"]
 
@@ -109,7 +110,7 @@ def _cross_words(quads, axis_vec):
 
 def analyze(words, image=None, *, orientation=None, segment=True, size=None, image_name="",
             vertical_default=270, drop_marks=True, line_options=None, order_options=None,
-            pad=0.0):
+            pad=0.0, rules="auto"):
     """Build the :class:`~textseg.layout.page.PageLayout` of one page.
 
     ``words``: ``[(polygon, score), ...]`` (input-image pixels); ``image``: the page (RGB or
@@ -124,7 +125,10 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
     :data:`~textseg.layout.order.ORDER_DEFAULTS`; ``pad``: after grouping, grow every
     word and line across its line's direction by ``pad`` x its height on each side
     (:func:`textseg.geometry.pad_across`; a detector's ``infer.pad``); blocks hold the
-    padded lines.
+    padded lines. ``rules``: the page's drawn rules, which no line crosses (table and
+    form cells, :mod:`textseg.layout.rules`): ``"auto"`` finds them in ``image`` when one
+    is given; a :class:`~textseg.layout.rules.RuleMap` (or an image to find them in, in
+    the words' pixels); None: none.
     """
     words = list(words)
     if image is not None:
@@ -145,6 +149,12 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
     if not words:
         return layout
     u_page = _unit_deg(angle + skew)
+    if isinstance(rules, str) and rules == "auto":
+        rule_map_ = rule_map(image, words)
+    elif rules is None or isinstance(rules, RuleMap):
+        rule_map_ = rules
+    else:
+        rule_map_ = rule_map(rules, words)
     quads = np.stack([_as_quad(w[0]) for w in words])
     scores = [None if w[1] is None else float(w[1]) for w in words]
     cross = _cross_words(quads, u_page) if len(words) >= 2 else np.zeros(len(words), bool)
@@ -155,7 +165,8 @@ def analyze(words, image=None, *, orientation=None, segment=True, size=None, ima
             continue
         vertical = bool(cross[group[0]])
         dets = [words[k] for k in group]
-        label, info = line_labels(dets, segment=segment, **(line_options or {}))
+        label, info = line_labels(dets, segment=segment, rules=rule_map_,
+                                  **(line_options or {}))
         d = info["direction"]
         if vertical:
             ref = np.array([-u_page[1], u_page[0]])  # the page's "down"

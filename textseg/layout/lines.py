@@ -240,14 +240,16 @@ def _check_options(options, allowed):
     return {**allowed, **options}
 
 
-def line_labels(detections, segment=True, **options):
+def line_labels(detections, segment=True, rules=None, **options):
     """Line membership of each word: ``(label (M,) int, info)``, labels 0..L-1.
 
     ``segment``: cut visual rows into segments at gaps wider than the word spacing
     (:func:`segment_lines`); otherwise visual rows (:func:`group_lines`). ``info`` holds
     the geometry (``direction`` (M, 2) unit reading directions, ``height`` (M,), ``axis``
     the page's dominant direction) and the spacing found (``word_space``: the page's
-    normal word space in line heights, ``segment_gap`` the threshold)."""
+    normal word space in line heights, ``segment_gap`` the threshold). ``rules``: a
+    :class:`~textseg.layout.rules.RuleMap` of the page (same pixels as the detections):
+    no row runs across a drawn rule (a ruled table's or form's cell boundary)."""
     opts = _check_options(options, {**LINE_DEFAULTS, **SEGMENT_DEFAULTS})
     m = len(detections)
     polys = [d[0] for d in detections]
@@ -255,6 +257,8 @@ def line_labels(detections, segment=True, **options):
                                    opts["max_height_ratio"])
     link = _row_links(geom, i, j, gap, hmax, opts["free_gap"], opts["max_gap"],
                       opts["gutter_rows"], opts["gutter_width"])
+    if rules is not None and link.any():  # a drawn rule between two words ends the row
+        link[link] = ~rules.crosses(geom[0], i[link], j[link], geom[5])
     label = _components(m, i[link], j[link])
     info = {"direction": geom[2], "height": geom[4], "length": geom[3], "axis": geom[5],
             "quads": geom[0], "word_space": None, "segment_gap": None}
@@ -590,16 +594,18 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
     return _boxes_from_labels(detections, label, info)
 
 
-def segment_lines(detections, drop_marks=True, **options):
+def segment_lines(detections, drop_marks=True, rules=None, **options):
     """Word detections ``[(polygon, score), ...]`` -> line *segments* ``[(quad, score), ...]``:
     runs of words on one row with the normal word spacing of their block, cut at any
     wider gap (column gutter, table cell, tab stop, receipt column). ``drop_marks``: leave
     out segments that are marks, not text (all their words under ``mark_height`` x the
-    page's text height: dashed rules, specks). Options: those of :data:`LINE_DEFAULTS` and
+    page's text height: dashed rules, specks). ``rules``: a page's
+    :class:`~textseg.layout.rules.RuleMap` (:func:`~textseg.layout.rules.rule_map`): no
+    segment runs across a drawn rule. Options: those of :data:`LINE_DEFAULTS` and
     :data:`SEGMENT_DEFAULTS`. Ordered like :func:`group_lines`."""
     if len(detections) == 0:
         return []
-    label, info = line_labels(detections, segment=True, **options)
+    label, info = line_labels(detections, segment=True, rules=rules, **options)
     lines = _boxes_from_labels(detections, label, info, with_label=True)
     return [(p, s) for p, s, lab in lines if not (drop_marks and info["mark"][lab])]
 
