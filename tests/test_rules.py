@@ -102,3 +102,46 @@ def test_rule_options_are_checked_and_no_image_means_no_map():
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     dets = [(q, 0.9) for q in words]
     assert members(segment_lines(dets, rules=rule_map(gray, dets)), words) == sorted(cells)
+
+
+def _marked_row(mark):
+    """A receipt-narrow page: rows of text, then "WA33 - 12/144" whose dash the detector
+    did not box (``mark``: "dash", "speck" or None), the two words 2 text heights apart.
+    The ink is drawn 2 px inside each box, as a detector's boxes stand around the ink."""
+    img = np.full((300, 420, 3), 255, np.uint8)
+    words = []
+    for r in range(6):  # plain text rows, 0.35 heights between words
+        x = 20
+        for w in (60, 45, 80, 50):
+            words.append(word(x, 20 + r * 30, w))
+            x += w + 7
+    words += [word(20, 220, 70), word(20 + 70 + 40, 220, 90)]
+    for q in words:
+        cv2.rectangle(img, tuple(int(v) + 2 for v in q[0]), tuple(int(v) - 2 for v in q[2]),
+                      (40, 40, 40), -1)
+    if mark == "dash":  # 16 px, 12 px from each word
+        cv2.rectangle(img, (102, 228), (117, 231), (0, 0, 0), -1)
+    elif mark == "speck":
+        cv2.rectangle(img, (110, 229), (110, 230), (0, 0, 0), -1)
+    return img, words
+
+
+@pytest.mark.parametrize("mark,joined", [("dash", True), ("speck", False), (None, False)])
+def test_unboxed_marks_halve_the_gap_they_stand_in(mark, joined):
+    img, words = _marked_row(mark)
+    dets = [(q, 0.9) for q in words]
+    n = len(words)
+    assert [n - 2, n - 1] not in members(segment_lines(dets), words)  # boxes alone: cut
+    got = members(segment_lines(dets, rules=rule_map(img, dets)), words)
+    assert ([n - 2, n - 1] in got) is joined
+    rm = rule_map(img, dets)
+    g = rm.mark_gaps(np.stack(words), [n - 2], [n - 1], (1.0, 0.0), [40.0])
+    assert g[0] == (pytest.approx(40.0) if not joined else pytest.approx(12.0, abs=2))
+
+
+def test_widest_empty_runs():
+    from textseg.layout.rules import _widest_empty_runs
+
+    has = np.array([0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1], bool)
+    owner = np.array([0] * 8 + [1] * 5 + [2])
+    assert _widest_empty_runs(has, owner, 4).tolist() == [3, 5, 0, 0]

@@ -249,7 +249,10 @@ def line_labels(detections, segment=True, rules=None, **options):
     the page's dominant direction) and the spacing found (``word_space``: the page's
     normal word space in line heights, ``segment_gap`` the threshold). ``rules``: a
     :class:`~textseg.layout.rules.RuleMap` of the page (same pixels as the detections):
-    no row runs across a drawn rule (a ruled table's or form's cell boundary)."""
+    no row runs across a drawn rule (a ruled table's or form's cell boundary), and a
+    segment's gaps are measured between ink: an unboxed mark in a gap (the "-" of "WA33 -
+    12/144", the ":" of "Date : 05/09/2017") leaves its widest empty part
+    (:meth:`~textseg.layout.rules.RuleMap.mark_gaps`)."""
     opts = _check_options(options, {**LINE_DEFAULTS, **SEGMENT_DEFAULTS})
     m = len(detections)
     polys = [d[0] for d in detections]
@@ -264,6 +267,8 @@ def line_labels(detections, segment=True, rules=None, **options):
             "quads": geom[0], "word_space": None, "segment_gap": None}
     if segment and link.any():
         i, j, gap = i[link], j[link], gap[link]
+        if rules is not None:  # unboxed marks in a gap ("WA33 - 12/144") split it
+            gap = rules.mark_gaps(geom[0], i, j, geom[5], gap)
         cut, space, thresh = _segment_cuts(geom, label, i, j, gap, opts)
         info["word_space"], info["segment_gap"] = space, thresh
         keep = ~cut

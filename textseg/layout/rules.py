@@ -6,7 +6,10 @@ The word boxes alone cannot tell such a gap from a word space; the ink can. A
 :class:`RuleMap` finds the page's long thin strokes along each image axis (ink, opened
 with a line as long as ``length`` text heights: letters are shorter, so only rules
 remain) and answers, for many word pairs at once, whether a rule crosses the gap between
-them (summed-area tables, no loops). numpy and OpenCV only.
+them (summed-area tables, no loops). The same ink measures gaps
+(:meth:`RuleMap.mark_gaps`): a mark the detector left unboxed between two words (a dash,
+a colon, an "@") stands in their gap, and a reader sees two small gaps, not one wide one.
+numpy and OpenCV only.
 """
 
 import cv2
@@ -22,6 +25,8 @@ RULE_DEFAULTS = {
     "cover": 0.7,        # a rule crosses a gap when its ink spans this share of the band
     "band": 0.6,         # the band: the middle share of the two words' common height
     "max_skew": 10.0,    # degrees: lines further off the image axes are not tested
+    "mark_band": 0.6,    # marks in a gap: ink in this middle share of the words' height ...
+    "min_mark": 0.08,    # ... over at least this many text heights of columns (no speck)
 }
 
 
@@ -50,15 +55,67 @@ class RuleMap:
     def _table(self, vertical):
         """Summed-area table (int32, (H+1, W+1)) of the rules along one axis."""
         if vertical not in self._sums:
-            if self._ink is None:
-                block = int(self.opts["block"]) | 1
-                self._ink = cv2.adaptiveThreshold(self._gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C,
-                                                  cv2.THRESH_BINARY_INV, block, self.opts["offset"])
             n = max(9, int(round(self.opts["length"] * self.text_height)))
             kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (1, n) if vertical else (n, 1))
-            rules = cv2.morphologyEx(self._ink, cv2.MORPH_OPEN, kernel)
+            rules = cv2.morphologyEx(self._ink_map(), cv2.MORPH_OPEN, kernel)
             self._sums[vertical] = cv2.integral(rules, sdepth=cv2.CV_32S)
         return self._sums[vertical]
+
+    def _ink_map(self):
+        if self._ink is None:
+            block = int(self.opts["block"]) | 1
+            self._ink = cv2.adaptiveThreshold(self._gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C,
+                                              cv2.THRESH_BINARY_INV, block, self.opts["offset"])
+        return self._ink
+
+    def mark_gaps(self, quads, i, j, axis, gap):
+        """The gaps between word pairs (i[k], j[k]) of one row reading along ``axis``
+        (``gap`` (K,), in the image's pixels) with what ink stands in them taken out: the
+        widest empty run of columns in each. A mark the detector left unboxed (the "-"
+        of "WA33 - 12/144", the ":" of "Date : 05/09/2017", an "@" or "=") then halves
+        the gap it sits in, as a reader sees it. Ink counts in the middle ``mark_band`` of
+        the two words' common height, and only where it fills ``min_mark`` text heights
+        of columns (a speck does not). Rows off the image axes keep their gaps."""
+        gap = np.asarray(gap, np.float64)
+        i, j = np.asarray(i, np.int64), np.asarray(j, np.int64)
+        frame = _axis_frame(axis, self.opts["max_skew"])
+        if frame is None or len(i) == 0:
+            return gap
+        along, across, vertical = frame
+        ink = self._ink_map()
+        if not vertical:
+            ink = ink.T  # rows along y: columns are image rows
+        q = np.asarray(quads, np.float64) * self.scale
+        lo, hi = q[..., along].min(1), q[..., along].max(1)
+        c0, c1 = q[..., across].min(1), q[..., across].max(1)
+        g0, g1 = np.minimum(hi[i], hi[j]), np.maximum(lo[i], lo[j])
+        b0, b1 = np.maximum(c0[i], c0[j]), np.minimum(c1[i], c1[j])
+        mid, half = 0.5 * (b0 + b1), 0.5 * self.opts["mark_band"] * (b1 - b0)
+        n_across, n_along = ink.shape
+        k0 = np.clip(np.round(mid - half), 0, n_across).astype(np.int64)
+        k1 = np.clip(np.round(mid + half), 0, n_across).astype(np.int64)
+        a0 = np.clip(np.ceil(g0), 0, n_along).astype(np.int64)
+        a1 = np.clip(np.floor(g1), 0, n_along).astype(np.int64)
+        n = np.maximum(a1 - a0, 0)
+        idx = np.flatnonzero((n > 2) & (k1 > k0))
+        if len(idx) == 0:
+            return gap
+        # ink per column of each gap's band: one cumulative sum across the rows
+        csum = np.zeros((n_across + 1, n_along), np.int32)
+        np.cumsum(ink, axis=0, dtype=np.int32, out=csum[1:])
+        nn = n[idx]
+        owner = np.repeat(np.arange(len(idx)), nn)
+        xs = np.repeat(a0[idx], nn) + np.arange(nn.sum()) - np.repeat(np.cumsum(nn) - nn, nn)
+        has = (csum[k1[idx][owner], xs] - csum[k0[idx][owner], xs]) > 0
+        marked = np.bincount(owner, weights=has, minlength=len(idx)) >= np.maximum(
+            1.0, self.opts["min_mark"] * self.text_height)
+        widest = _widest_empty_runs(has, owner, len(idx))
+        out = gap.copy()
+        k = idx[marked]
+        # the widest run as a share of the box gap, in the caller's gap units
+        share = widest[marked] / np.maximum(n[k], 1)
+        out[k] = np.minimum(gap[k], gap[k] * share)
+        return out
 
     def crosses(self, quads, i, j, axis):
         """For each pair (i[k], j[k]) of words (``quads`` (M, 4, 2) in the image's pixels)
@@ -70,14 +127,12 @@ class RuleMap:
         out = np.zeros(len(i), bool)
         if len(i) == 0:
             return out
-        ax = np.abs(np.asarray(axis, np.float64))
-        limit = np.cos(np.radians(self.opts["max_skew"]))
-        if ax[0] >= limit:  # rows along x: vertical rules, gaps along x
-            along, across, vertical = 0, 1, True
-        elif ax[1] >= limit:  # rows along y (a page turned sideways): horizontal rules
-            along, across, vertical = 1, 0, False
-        else:
+        frame = _axis_frame(axis, self.opts["max_skew"])
+        if frame is None:
             return out
+        # rows along x: vertical rules, gaps along x; rows along y (a page turned
+        # sideways): horizontal rules
+        along, across, vertical = frame
         q = np.asarray(quads, np.float64) * self.scale
         lo, hi = q[..., along].min(1), q[..., along].max(1)
         c0, c1 = q[..., across].min(1), q[..., across].max(1)
@@ -102,6 +157,36 @@ class RuleMap:
         return out
 
 
+def _axis_frame(axis, max_skew):
+    """``(along, across, vertical)`` image axes for rows reading along ``axis``, or None
+    when the rows are more than ``max_skew`` degrees off both image axes."""
+    ax = np.abs(np.asarray(axis, np.float64))
+    limit = np.cos(np.radians(max_skew))
+    if ax[0] >= limit:
+        return 0, 1, True
+    if ax[1] >= limit:
+        return 1, 0, False
+    return None
+
+
+def _widest_empty_runs(has, owner, n_owner):
+    """Per owner 0..n-1 (``owner`` sorted, each owner's columns in order): the longest run
+    of False in ``has`` (0 for owners without columns)."""
+    count = np.bincount(owner, minlength=n_owner)
+    start = np.cumsum(count) - count
+    pos = np.flatnonzero(has)
+    # each owner's run boundaries: one before its first column, its ink columns, its end
+    b_pos = np.concatenate([start - 1, pos, start + count])
+    b_own = np.concatenate([np.arange(n_owner), owner[pos], np.arange(n_owner)])
+    order = np.lexsort((b_pos, b_own))
+    b_pos, b_own = b_pos[order], b_own[order]
+    runs = np.diff(b_pos) - 1
+    same = b_own[1:] == b_own[:-1]
+    out = np.full(n_owner, -1, np.int64)
+    np.maximum.at(out, b_own[1:][same], runs[same])
+    return out
+
+
 def rule_map(image, detections, **options):
     """A :class:`RuleMap` of ``image`` for its word ``detections`` (their median height
     across their long side sets the text height), or None without image or words."""
@@ -115,3 +200,4 @@ def rule_map(image, detections, **options):
     else:
         heights = [min(cv2.minAreaRect(p.astype(np.float32))[1]) for p in polys]
     return RuleMap(image, float(np.median(heights)), **options)
+
