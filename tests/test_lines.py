@@ -303,10 +303,11 @@ def test_table_cells_end_segments_justified_rows_do_not():
     assert all(c in got for c in cells), [c for c in cells if c not in got]
     # without the rule the item names keep their prices (the rows' spaces are all cell
     # gaps, and no gutter runs through the rows around)...
-    off = members(segment_lines(dets, table_words=0), words)
+    # (on a page as wide as a letter: this receipt's narrow page cuts them anyway)
+    off = members(segment_lines(dets, table_words=0, narrow_page=0), words)
     assert not any(c in off for c in cells[::4])
     # ... and without the ragged-cell gutter too: the names do not line up at their end
-    no_gutter = members(segment_lines(dets, table_gutter_rows=0), words)
+    no_gutter = members(segment_lines(dets, table_gutter_rows=0, narrow_page=0), words)
     assert not any(c in no_gutter for c in cells[::4])
     # justified rows with wide, even spaces (each its own, 1.1-1.4 heights), some word
     # edges lining up by chance from row to row (x = 40, 95, 302, ...), stay whole
@@ -360,14 +361,20 @@ def test_repeated_column_pairs_end_segments_far_apart():
         return [k for k, (a, c) in enumerate(pairs)
                 if not any(a in m and c in m for m in got)]
 
-    # the middle rows have 4 price rows within 10 row heights (2 above, 2 below)
-    assert apart(segment_lines(dets)) == [2, 3, 4, 5]
+    # as narrow as it is, the page is a receipt: every gap over 2 word spaces and 0.9
+    # row heights ends a segment ("narrow_split_gap"), so all amounts leave their codes
+    assert apart(segment_lines(dets)) == list(range(8))
+    # on a page as wide as a letter: the middle rows have 4 price rows within 10 row
+    # heights (2 above, 2 below)
+    wide = {"narrow_page": 0}
+    assert apart(segment_lines(dets, **wide)) == [2, 3, 4, 5]
     # the rows that line up are 4.5 heights away: the near-column rule alone joins them
-    assert apart(segment_lines(dets, table_repeat_rows=0)) == []
-    assert apart(segment_lines(dets, table_repeat_need=2)) == list(range(8))
+    assert apart(segment_lines(dets, table_repeat_rows=0, **wide)) == []
+    assert apart(segment_lines(dets, table_repeat_need=2, **wide)) == list(range(8))
     # the item names and unit prices keep their words together
-    got = members(segment_lines(dets), words)
-    assert [0, 1] in got and [2, 3] in got
+    for opts in ({}, wide):
+        got = members(segment_lines(dets, **opts), words)
+        assert [0, 1] in got and [2, 3] in got
 
 
 def test_weak_segments_are_dropped_like_marks():
@@ -441,3 +448,22 @@ def test_narrow_pages_measure_item_blocks_by_the_page_word_space():
     joined = [g for g in members(segments_of(quads, narrow_page=0), quads) if len(g) > 1
               and g[0] >= first]
     assert len(joined) >= 7
+
+
+def test_narrow_pages_end_segments_at_two_word_spaces():
+    """Receipts print their columns two or more spaces apart: on a narrow page a gap over
+    ``narrow_split_gap`` (2) word spaces and ``min_split_gap`` (0.9) row heights ends a
+    segment ("1 X   9.90   9.90"); a wide page keeps 4 word spaces for it."""
+    def page(width_rows):
+        rng = np.random.default_rng(13)
+        text, rows = paragraph(100, 100, 8, width_rows * H, rng)
+        y = 100 + 9 * 1.5 * H
+        item = row(100, y, [12, 10], gap=0.4 * H) + [word(100 + 22 + 0.4 * H + 1.2 * H, y, 40)]
+        return text + item, len(text)
+
+    quads, n = page(22)
+    got = members(segments_of(quads), quads)
+    assert [n, n + 1] in got and [n + 2] in got
+    assert [n, n + 1, n + 2] in members(segments_of(quads, narrow_split_gap=4.0), quads)
+    quads, n = page(50)
+    assert [n, n + 1, n + 2] in members(segments_of(quads), quads)

@@ -15,6 +15,8 @@ them (``{image stem: [(polygon, score), ...]}``) and ``--detections FILE.pkl`` r
         --save-detections sroie.pkl
 """
 
+import os
+
 from ..layout.lines import LINE_DEFAULTS, SEGMENT_DEFAULTS, group_lines, segment_lines
 
 __all__ = ["measure"]
@@ -22,12 +24,15 @@ __all__ = ["measure"]
 MODES = {"segment": segment_lines, "rows": group_lines}
 
 
-def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, **options):
+def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, rules=False,
+            **options):
     """Group the ground-truth words of ``data_dir`` (or ``detections``: ``{key: [(polygon,
     score), ...]}``) into lines and score them against its ground-truth lines (ICDAR 2015
     protocol, IoU ``iou``). ``words``: ``"care"`` (drop ``###`` words) or ``"all"``.
-    ``mode``: ``"segment"`` or ``"rows"``. Returns the :func:`textseg.evaluation.evaluate`
-    dict plus ``ms_per_page`` (grouping time only)."""
+    ``mode``: ``"segment"`` or ``"rows"``. ``rules``: also read each page's drawn rules
+    and unboxed marks from its image (:mod:`textseg.layout.rules`, as ``analyze`` and
+    ``level="line"`` do). Returns the :func:`textseg.evaluation.evaluate` dict plus
+    ``ms_per_page`` (grouping time only, the rule map's included)."""
     import time
 
     from ..data.icdar import find_gt_files, read_gt
@@ -51,10 +56,27 @@ def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, **
     fn = MODES[mode]
     if mode == "rows":
         options = {k: v for k, v in options.items() if k in LINE_DEFAULTS}
+    images = {}
+    if rules:
+        from ..data.images import load_image
+
+        folder = os.path.join(data_dir, "images")
+        names = {os.path.splitext(n)[0]: n for n in os.listdir(folder)} if os.path.isdir(folder) else {}
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise FileNotFoundError(f"{folder}: no image for {missing[0]} (--rules reads them)")
+        images = {k: os.path.join(folder, names[k]) for k in keys}
     gt, pred, seconds = {}, {}, 0.0
     for k in keys:
+        rule_opts = {}
+        if rules:
+            from ..layout.rules import rule_map
+
+            image = load_image(images[k])
         t = time.perf_counter()
-        pred[k] = fn(inputs[k], **options)
+        if rules:
+            rule_opts = {"rules": rule_map(image, inputs[k])}
+        pred[k] = fn(inputs[k], **rule_opts, **options)
         seconds += time.perf_counter() - t
         gt[k] = read_gt(line_files[k])
     result = evaluate(gt, pred, iou_constraint=iou)
@@ -111,6 +133,9 @@ def main(argv=None):
     ap.add_argument("--model", help="'default' or a model file: group its detected words")
     ap.add_argument("--save-detections", help="with --model: keep the detections (pickle)")
     ap.add_argument("--threads", type=int, help="with --model: CPU threads")
+    ap.add_argument("--rules", action="store_true",
+                    help="read drawn rules and unboxed marks from the images (as the "
+                         "detector's line level does)")
     for key, value in {**LINE_DEFAULTS, **SEGMENT_DEFAULTS}.items():
         ap.add_argument("--" + key.replace("_", "-"), type=float, default=value)
     args = ap.parse_args(argv)
@@ -127,7 +152,7 @@ def main(argv=None):
     for mode in (("segment", "rows") if args.mode == "both" else (args.mode,)):
         for words in word_modes:
             for iou in args.iou:
-                r = measure(args.data, words, mode, iou, dets, **options)
+                r = measure(args.data, words, mode, iou, dets, rules=args.rules, **options)
                 print(f"{mode:>7} {words:>4} words IoU {iou:.2f}: precision {r['precision']:.4f} "
                       f"recall {r['recall']:.4f} hmean {r['hmean']:.4f} "
                       f"({r['matched']}/{r['gt_care']} lines, {r['images']} pages, "

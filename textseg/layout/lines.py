@@ -66,6 +66,7 @@ SEGMENT_DEFAULTS = {
     "row_gap": 1.8,           # spaces are as wide (within this factor: justified lines)
     "narrow_page": 30.0,      # a page whose text spans fewer row heights across than this
     "narrow_row_gap": 0.0,    # ... is a receipt's column, not justified text: its row_gap
+    "narrow_split_gap": 2.0,  # ... and its split_gap (receipt columns: 2+ spaces apart)
     "column_gap": 1.3,        # x the row's spaces: a gap on an aligned gutter ends a segment
     "min_space": 0.05,        # smaller gaps are letter gaps (a word cut in pieces)
     "block_rows": 6.0,        # the block: rows this many row heights above and below
@@ -392,13 +393,14 @@ def _segment_cuts(geom, row, i, j, gap, opts):
     n_links = np.bincount(r[word_gap], minlength=n_rows)
     row_q = _group_median(r[word_gap], g[word_gap], n_rows, q=0.25)
     own = np.where(n_links[r] >= 2, row_q[r], space)
-    row_gap = opts["row_gap"]
+    row_gap, split_gap = opts["row_gap"], opts["split_gap"]
     if opts["narrow_page"] > 0 and _text_span(quads, rot, row_h) < opts["narrow_page"]:
         row_gap = opts["narrow_row_gap"]  # a receipt: no justified lines, and blocks of
         space = np.minimum(space, page)  # table rows whose mode is the column gap
+        split_gap = opts["narrow_split_gap"]
     stretched = g <= row_gap * np.maximum(own, space)  # as wide as the row's spaces
     wide = g > np.maximum(opts["segment_gap"] * space, opts["min_segment_gap"])
-    very = g > np.maximum(opts["split_gap"] * space, opts["min_split_gap"])
+    very = g > np.maximum(split_gap * space, opts["min_split_gap"])
     cut = very & ~stretched
     # wider than the row's own spaces, and than a word space: a column or cell gap when
     # it lies on a gutter and the words next to it line up with words of the rows around
@@ -579,7 +581,7 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
                 max_height_ratio=LINE_DEFAULTS["max_height_ratio"],
                 max_angle=LINE_DEFAULTS["max_angle"],
                 gutter_rows=LINE_DEFAULTS["gutter_rows"],
-                gutter_width=LINE_DEFAULTS["gutter_width"]):
+                gutter_width=LINE_DEFAULTS["gutter_width"], rules=None):
     """Group word detections ``[(polygon, score), ...]`` into visual lines
     ``[(quad, score), ...]`` (rows up to gutters; :func:`segment_lines` also cuts rows at
     wide gaps).
@@ -588,11 +590,12 @@ def group_lines(detections, max_gap=LINE_DEFAULTS["max_gap"],
     runs along the reading direction); polygons with more than 4 points are replaced by
     their rotated bounding box for the geometry. Lines come back ordered by the image y
     of their centre, then x. See the module docstring for the rules and options (their
-    defaults are :data:`LINE_DEFAULTS`).
+    defaults are :data:`LINE_DEFAULTS`). ``rules``: a page's
+    :class:`~textseg.layout.rules.RuleMap`: no row runs across a drawn rule.
     """
     if len(detections) == 0:
         return []
-    label, info = line_labels(detections, segment=False, max_gap=max_gap, free_gap=free_gap,
+    label, info = line_labels(detections, segment=False, rules=rules, max_gap=max_gap, free_gap=free_gap,
                               min_overlap=min_overlap, max_height_ratio=max_height_ratio,
                               max_angle=max_angle, gutter_rows=gutter_rows,
                               gutter_width=gutter_width)
