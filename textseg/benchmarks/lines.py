@@ -59,6 +59,7 @@ def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, ru
     images = {}
     if rules:
         from ..data.images import load_image
+        from ..layout.rules import rule_map
 
         folder = os.path.join(data_dir, "images")
         names = {os.path.splitext(n)[0]: n for n in os.listdir(folder)} if os.path.isdir(folder) else {}
@@ -68,15 +69,10 @@ def measure(data_dir, words="care", mode="segment", iou=0.5, detections=None, ru
         images = {k: os.path.join(folder, names[k]) for k in keys}
     gt, pred, seconds = {}, {}, 0.0
     for k in keys:
-        rule_opts = {}
-        if rules:
-            from ..layout.rules import rule_map
-
-            image = load_image(images[k])
+        image = load_image(images[k]) if rules else None
         t = time.perf_counter()
-        if rules:
-            rule_opts = {"rules": rule_map(image, inputs[k])}
-        pred[k] = fn(inputs[k], **rule_opts, **options)
+        extra = {"rules": rule_map(image, inputs[k])} if rules else {}
+        pred[k] = fn(inputs[k], **extra, **options)
         seconds += time.perf_counter() - t
         gt[k] = read_gt(line_files[k])
     result = evaluate(gt, pred, iou_constraint=iou)

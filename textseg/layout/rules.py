@@ -51,6 +51,7 @@ class RuleMap:
         self._gray = np.ascontiguousarray(img, dtype=np.uint8)
         self._ink = None
         self._sums = {}
+        self._csums = {}
 
     def _table(self, vertical):
         """Summed-area table (int32, (H+1, W+1)) of the rules along one axis."""
@@ -100,9 +101,12 @@ class RuleMap:
         idx = np.flatnonzero((n > 2) & (k1 > k0))
         if len(idx) == 0:
             return gap
-        # ink per column of each gap's band: one cumulative sum across the rows
-        csum = np.zeros((n_across + 1, n_along), np.int32)
-        np.cumsum(ink, axis=0, dtype=np.int32, out=csum[1:])
+        # ink per column of each gap's band: one cumulative sum across the rows, per axis
+        csum = self._csums.get(vertical)
+        if csum is None:
+            csum = np.zeros((n_across + 1, n_along), np.int32)
+            np.cumsum(ink, axis=0, dtype=np.int32, out=csum[1:])
+            self._csums[vertical] = csum
         nn = n[idx]
         owner = np.repeat(np.arange(len(idx)), nn)
         xs = np.repeat(a0[idx], nn) + np.arange(nn.sum()) - np.repeat(np.cumsum(nn) - nn, nn)
