@@ -62,6 +62,17 @@ class RuleMap:
             self._sums[vertical] = cv2.integral(rules, sdepth=cv2.CV_32S)
         return self._sums[vertical]
 
+    def _gap_bands(self, quads, i, j, along, across, band):
+        """Per pair (i[k], j[k]), in the map's pixels: the gap between the two boxes along
+        the row ``(g0, g1)`` and the middle ``band`` of their common height ``(b0, b1)``."""
+        q = np.asarray(quads, np.float64) * self.scale
+        lo, hi = q[..., along].min(1), q[..., along].max(1)
+        c0, c1 = q[..., across].min(1), q[..., across].max(1)
+        g0, g1 = np.minimum(hi[i], hi[j]), np.maximum(lo[i], lo[j])
+        b0, b1 = np.maximum(c0[i], c0[j]), np.minimum(c1[i], c1[j])
+        mid, half = 0.5 * (b0 + b1), 0.5 * band * (b1 - b0)
+        return g0, g1, mid - half, mid + half
+
     def _ink_map(self):
         if self._ink is None:
             block = int(self.opts["block"]) | 1
@@ -86,15 +97,10 @@ class RuleMap:
         ink = self._ink_map()
         if not vertical:
             ink = ink.T  # rows along y: columns are image rows
-        q = np.asarray(quads, np.float64) * self.scale
-        lo, hi = q[..., along].min(1), q[..., along].max(1)
-        c0, c1 = q[..., across].min(1), q[..., across].max(1)
-        g0, g1 = np.minimum(hi[i], hi[j]), np.maximum(lo[i], lo[j])
-        b0, b1 = np.maximum(c0[i], c0[j]), np.minimum(c1[i], c1[j])
-        mid, half = 0.5 * (b0 + b1), 0.5 * self.opts["mark_band"] * (b1 - b0)
+        g0, g1, b0, b1 = self._gap_bands(quads, i, j, along, across, self.opts["mark_band"])
         n_across, n_along = ink.shape
-        k0 = np.clip(np.round(mid - half), 0, n_across).astype(np.int64)
-        k1 = np.clip(np.round(mid + half), 0, n_across).astype(np.int64)
+        k0 = np.clip(np.round(b0), 0, n_across).astype(np.int64)
+        k1 = np.clip(np.round(b1), 0, n_across).astype(np.int64)
         a0 = np.clip(np.ceil(g0), 0, n_along).astype(np.int64)
         a1 = np.clip(np.floor(g1), 0, n_along).astype(np.int64)
         n = np.maximum(a1 - a0, 0)
@@ -137,14 +143,7 @@ class RuleMap:
         # rows along x: vertical rules, gaps along x; rows along y (a page turned
         # sideways): horizontal rules
         along, across, vertical = frame
-        q = np.asarray(quads, np.float64) * self.scale
-        lo, hi = q[..., along].min(1), q[..., along].max(1)
-        c0, c1 = q[..., across].min(1), q[..., across].max(1)
-        g0 = np.minimum(hi[i], hi[j])  # the gap between the two boxes along the row
-        g1 = np.maximum(lo[i], lo[j])
-        b0, b1 = np.maximum(c0[i], c0[j]), np.minimum(c1[i], c1[j])
-        mid, half = 0.5 * (b0 + b1), 0.5 * self.opts["band"] * (b1 - b0)
-        b0, b1 = mid - half, mid + half
+        g0, g1, b0, b1 = self._gap_bands(quads, i, j, along, across, self.opts["band"])
         table = self._table(vertical)
         n_across, n_along = (table.shape[0] - 1, table.shape[1] - 1) if vertical else \
             (table.shape[1] - 1, table.shape[0] - 1)
