@@ -187,22 +187,23 @@ TEXT = ("the quick brown fox jumps over the lazy dog while a playful puppy digs 
         "kites fly high above quiet gardens during light breezy afternoons today").split()
 
 
-def text_image(seed=0):
-    """A white page with ``cv2.putText`` words and their tight boxes.
+def text_image(seed=0, scale=0.6):
+    """A white page with ``cv2.putText`` words and their tight boxes, lines 42 px apart.
 
-    The size matters. ``ink_sense`` takes a word's x-height band as its rows at half its
-    densest one or more, and a word whose band spans over ``max_core`` of its ink does not
-    vote. With OpenCV 5's built-in face, at some sizes and sub-pixel placements, the
-    partly inked row at the x-height line sits on that half, and the ascender words
-    (Hello, while, hand) fall just past ``max_core``: OpenCV 5.1 rounds glyph advances
-    unlike 5.0 (words a pixel or two wider), which at scale 0.9 took their votes away
-    (upright pages at confidence 0.04). At scale 0.6 (and all of 0.55 to 0.66), rendered
-    at 4x and reduced, every turn reads at confidence 0.7 or more at each of the 16
-    quarter-pixel placements, on both versions."""
+    ``scale``: the text size. ``ink_sense`` once hinged on it: a word whose x-height band
+    (its rows at half its densest one or more) spanned over ``max_core`` of its ink lost
+    its vote at once, and with OpenCV's built-in face the words whose ascenders are short
+    (the, hand, Hello) sit right at ``max_core``; at scales where the partly inked row at
+    the x-height line fell on that half, they all lost their votes while the words with
+    descenders kept theirs: upright pages read upside down at 1.0 to 1.2 (and turned pages
+    were missed at 0.85 to 1.15), at other scales on OpenCV 5.1 than on 5.0. The band's
+    edges are now measured to a fraction of a row and the vote fades out past
+    ``max_core``, so every scale from 0.5 to 1.4 reads right on both
+    (:func:`test_orientation_does_not_hinge_on_the_text_size`)."""
     rng = np.random.default_rng(seed)
     img = np.full((700, 900, 3), 255, np.uint8)
     boxes = []
-    y, font, scale, thick = 60, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2
+    y, font, thick = 60, cv2.FONT_HERSHEY_SIMPLEX, 2
     i = 0
     while y < 660:
         x = 40
@@ -229,6 +230,46 @@ def test_detect_orientation_of_turned_pages(angle):
     # boxes alone tell the axis, not the sense
     base, _, _ = detect_orientation(None, [(p, 1.0) for p in polys])
     assert base == angle % 180
+
+
+@pytest.mark.parametrize("scale", [0.85, 1.0, 1.2])
+def test_orientation_does_not_hinge_on_the_text_size(scale):
+    """Sizes at which the x-height edge row sat on half the peak and only the words with
+    short ascenders lost their votes: before sub-row band edges and the max_core ramp,
+    1.2 read upright pages upside down (and 1.0 on OpenCV 5.1), 0.85 and 1.0 missed
+    upside-down ones."""
+    from textseg.layout.orientation import FLIP_Z, ink_sense
+
+    img, boxes = text_image(0, scale)
+    for angle in (0, 90, 180, 270):
+        im, polys = turn_page(img, boxes, angle)
+        found, skew, conf = detect_orientation(im, [(p, 1.0) for p in polys])
+        assert found == angle and abs(skew) < 0.5 and conf > 0.5, (angle, found, conf)
+    # the upright page's vote is clear, not just past the flip threshold
+    vote, _, voters = ink_sense(img, np.array(boxes, np.float64), 0.0)
+    assert vote * np.sqrt(voters) > 2 * FLIP_Z, (vote, voters)
+
+
+def test_band_edges_move_with_the_ink_not_by_rows():
+    """The x-height band's edges move smoothly as the row at its edge fills (no jump by a
+    whole row when that row crosses half the peak), and symmetrically at both edges."""
+    from textseg.layout.orientation import _band
+
+    tops, bottoms = [], []
+    for v in np.linspace(0.0, 1.0, 41):
+        prof = np.zeros(32)
+        prof[10:21] = 1.0
+        prof[4:9] = prof[22:27] = 0.2  # ascenders and descenders
+        prof[9] = prof[21] = v  # the edge rows, partly inked
+        top, bottom = _band(prof)
+        tops.append(top)
+        bottoms.append(bottom)
+    tops, bottoms = np.array(tops), np.array(bottoms)
+    assert np.all(np.diff(tops) <= 1e-9) and np.all(np.diff(bottoms) >= -1e-9)
+    assert np.max(np.abs(np.diff(tops))) < 0.1 and np.max(np.abs(np.diff(bottoms))) < 0.1
+    assert np.allclose(tops - 10.0, 21.0 - bottoms)  # the same rule at both edges
+    # from the full band's edge (v = 0) past the half-inked row's middle (v = 1)
+    assert tops.max() == pytest.approx(10.0) and 8.5 < tops.min() < 9.0
 
 
 def test_skew_is_measured():

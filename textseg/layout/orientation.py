@@ -30,8 +30,16 @@ The method, in two steps:
    (b d f h k l t, every capital and digit against g j p q y), so upright words have more
    ink above their core than below; an upside-down page has it the other way round. The
    words vote, weighted by their ink; the margin of the vote is the second confidence.
+   The band's edges are where the profile crosses half its peak, to a fraction of a row
+   (:func:`_band`), and the ink above and below is counted from half a row beyond them
+   (``EDGE``: the x-height letters' overshoot and blur), so that no row that is half
+   inked at the x-height line or the baseline moves the vote or the band by a whole row.
    Words without an x-height band (capitals, digits: a core over ``max_core`` of their
-   ink height) do not vote: their only marks outside the core are punctuation. Marks
+   ink height) vote less, and from ``max_core + CORE_RAMP`` not at all: their only marks
+   outside the core are punctuation. A ramp, not a cut: the words of one font whose only
+   ascenders are short (t, capitals, digits; a large x-height) share one core fraction;
+   where it sat just past a cut, all of them lost their votes while the words with
+   descenders, a row lower, kept theirs (upright putText pages read upside down). Marks
    that do not reach into the core band (commas, quotes, i-dots, bits of neighbouring
    lines caught by a loose box) are left out of the profile (connected components).
 
@@ -57,6 +65,11 @@ FLIP_Z = 0.8  # |vote| x sqrt(voters) a page needs to be taken as upside down (w
 #               score 1.4 or more, upright receipts of sroie-dev under 0.8
 INK_AXIS_RATIO = 1.5  # profile sharpness ratio at which the ink's axis overrides the boxes' (x2
 #                       against words agreeing at 0.8 or more)
+
+CORE_RAMP = 0.05  # a word whose x-height band covers max_core of its ink height votes in
+#                   full, one at max_core + CORE_RAMP or more not at all, linearly between
+EDGE = 0.5  # rows of a word patch beyond each edge of the band that count as neither above
+#             nor below it (the overshoot of o, e, s and the blur of the edge)
 
 _RULE_KERNEL = np.ones((1, int(1.25 * PATCH_H)), np.uint8)
 
@@ -101,9 +114,37 @@ def _gray(image):
     return im.astype(np.uint8)
 
 
+def _band(prof):
+    """``(top, bottom)``: the x-height band of a word's row profile (its rows inked at least
+    half as much as its densest one) to a fraction of a row, row ``i`` spanning
+    ``[i, i + 1)``: each edge where the profile crosses half its peak, linearly between
+    row centres. Whole rows would move an edge by a row when the row at the x-height line
+    or the baseline is about half inked, and with it which words vote (``max_core``)."""
+    h = 0.5 * float(prof.max())
+    rows = np.flatnonzero(prof >= h)
+    top, bottom = int(rows[0]), int(rows[-1])
+    p = prof.tolist()  # Python floats: a few scalar steps, cheaper than numpy's
+    above = p[top - 1] if top > 0 else 0.0  # < h <= p[top]
+    below = p[bottom + 1] if bottom + 1 < len(p) else 0.0  # < h <= p[bottom]
+    return (top - 0.5 + (h - above) / (p[top] - above),
+            bottom + 0.5 + (p[bottom] - h) / (p[bottom] - below))
+
+
+def _extent(prof, inked):
+    """The height of a word's ink, its rows ``inked`` (indices, in order), to a fraction of a
+    row: each end row counts by its ink against its inner neighbour's."""
+    i0, i1 = inked[0], inked[-1]
+    if i1 == i0:
+        return 1.0
+    return float(i1 - i0 - 1 + prof[i0] / max(prof[i0], prof[i0 + 1])
+                 + prof[i1] / max(prof[i1], prof[i1 - 1]))
+
+
 def ink_sense(image, quads, theta_deg, max_words=300, max_core=0.75):
     """Vote of the words for reading direction ``theta_deg`` against its opposite:
-    ``(vote, weight, voters)``, vote in [-1, 1] (> 0: ``theta_deg`` is right)."""
+    ``(vote, weight, voters)``, vote in [-1, 1] (> 0: ``theta_deg`` is right). ``voters``
+    counts the words that vote, each by its share (a float: words whose band covers
+    between ``max_core`` and ``max_core + CORE_RAMP`` of their ink height count in part)."""
     import cv2
 
     gray = _gray(image)
@@ -119,7 +160,7 @@ def ink_sense(image, quads, theta_deg, max_words=300, max_core=0.75):
     ok = (height >= 8) & (length >= 1.2 * height)
     idx = np.flatnonzero(ok)
     idx = idx[np.argsort(-length[idx] * height[idx])][:max_words]
-    votes, weights = [], []
+    votes, weights, shares = [], [], []
     for k in idx:  # one affine warp per word (not per pixel)
         scale = PATCH_H / height[k]
         pw = int(np.clip(np.ceil(length[k] * scale), 8, 512))
@@ -151,25 +192,30 @@ def ink_sense(image, quads, theta_deg, max_words=300, max_core=0.75):
         prof = ink.mean(axis=1)
         if prof.max() <= 0:
             continue
-        core = prof >= 0.5 * prof.max()
-        rows = np.flatnonzero(core)
-        top, bottom = rows[0], rows[-1]
         inked = np.flatnonzero(prof > 0.02)
         if len(inked) == 0:
             continue
+        top, bottom = _band(prof)
         # a word in capitals or digits has no x-height band (its core is its whole
-        # height); its only marks outside it are punctuation (commas hang below): no vote
-        if bottom - top + 1 > max_core * (inked[-1] - inked[0] + 1):
+        # height); its only marks outside it are punctuation (commas hang below): no vote.
+        # Past max_core the vote fades out (CORE_RAMP) rather than stopping at once
+        share = min(1.0, (max_core + CORE_RAMP - (bottom - top) / _extent(prof, inked)) / CORE_RAMP)
+        if share <= 0:
             continue
-        above, below = prof[:top].sum(), prof[bottom + 1:].sum()
+        # ink above the band and below it, from EDGE rows beyond its edges (the integral of
+        # the row profile: its cumulative sum, interpolated between rows)
+        cum = np.concatenate([[0.0], np.cumsum(prof)])
+        at_top, at_bottom = np.interp([top - EDGE, bottom + EDGE], np.arange(len(cum)), cum)
+        above, below = at_top, cum[-1] - at_bottom
         if above + below <= 0:
             continue
         votes.append((above - below) / (above + below))
-        weights.append(above + below)
+        weights.append(share * (above + below))
+        shares.append(share)
     if not votes:
         return 0.0, 0.0, 0
     w = np.asarray(weights)
-    return float(np.sum(np.asarray(votes) * w) / np.sum(w)), float(np.sum(w)), len(votes)
+    return float(np.sum(np.asarray(votes) * w) / np.sum(w)), float(np.sum(w)), float(np.sum(shares))
 
 
 def detect_orientation(image, words, use_ink_axis=True):
